@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Family, WeightView } from './family.ts';
-import { embed, geluTanh, layerNorm, linear } from './ops.ts';
+import { embed, geluTanh, layerNorm, linear, linearTransposed } from './ops.ts';
 
 /**
  * GPT-2: learned absolute positions, pre-LayerNorm blocks, fused qkv projection, GELU (tanh) MLP, tied or
@@ -150,9 +150,11 @@ export const gpt2: Family = {
 
   head(v, x) {
     if (v.derived) return tf.add(tf.matMul(x, v.derived['head.w'] as tf.Tensor2D), v.derived['head.b']!);
-    const w = v.cfg.tieEmbeddings ? tf.transpose(w2(v, 'transformer.wte.weight')) : w2(v, 'lm_head.weight'); // [D, V]
     const name = v.cfg.tieEmbeddings ? 'transformer.wte.weight' : 'lm_head.weight';
-    return linear(x, w, undefined, v.lora(name)) as tf.Tensor2D;
+    const lora = v.lora(name);
+    if (v.cfg.tieEmbeddings && !lora) return linearTransposed(x, w2(v, name)); // wte [V, D]
+    const w = v.cfg.tieEmbeddings ? tf.transpose(w2(v, name)) : w2(v, name); // [D, V]
+    return linear(x, w, undefined, lora) as tf.Tensor2D;
   },
 
   derive(v) {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Family, QkvOut, WeightView } from './family.ts';
-import { embed, linear, rmsNorm, silu } from './ops.ts';
+import { embed, linear, linearTransposed, rmsNorm, silu } from './ops.ts';
 import { rotateColumns } from './rope.ts';
 
 /**
@@ -122,7 +122,9 @@ export const llama: Family = {
     if (v.derived) return tf.matMul(x, v.derived['head'] as tf.Tensor2D);
     if (v.cfg.tieEmbeddings) {
       const name = 'model.embed_tokens.weight';
-      return linear(x, tf.transpose(w2(v, name)), undefined, v.lora(name)) as tf.Tensor2D;
+      const lora = v.lora(name);
+      if (!lora) return linearTransposed(x, w2(v, name)); // [V, D]
+      return linear(x, tf.transpose(w2(v, name)), undefined, lora) as tf.Tensor2D;
     }
     return proj(v, x, 'lm_head.weight');
   },
