@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Family, WeightView } from './family.ts';
-import { embed, geluTanh, layerNorm, linear, linearTransposed } from './ops.ts';
+import { embed, geluTanh, geluTanhTrainable, layerNorm, linear, linearTransposed } from './ops.ts';
 
 /**
  * GPT-2: learned absolute positions, pre-LayerNorm blocks, fused qkv projection, GELU (tanh) MLP, tied or
@@ -135,7 +135,7 @@ export const gpt2: Family = {
       );
       return tf.add(tf.matMul(h as tf.Tensor2D, w2(v, `${p}.c_proj.weight`)), w1(v, `${p}.c_proj.bias`));
     }
-    return proj(v, geluTanh(proj(v, x, `${p}.c_fc`)) as tf.Tensor2D, `${p}.c_proj`);
+    return proj(v, geluTanhTrainable(proj(v, x, `${p}.c_fc`)) as tf.Tensor2D, `${p}.c_proj`);
   },
 
   finalNorm(v, x) {

@@ -1,0 +1,125 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useWasmBackend } from '../testing/tf-backend.ts';
+import { bmm, geluTanhTrainable, layerNorm, linear, linearTransposed, rmsNorm, transpose2d } from './ops.ts';
+
+beforeAll(async () => {
+  await useWasmBackend();
+});
+
+/** Gradients of Σ(f(inputs)·probe) with respect to every input, as flat arrays. */
+function gradsOf(f: (...xs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[], probe: tf.Tensor): number[][] {
+  return tf.tidy(() =>
+    tf
+      .grads((...xs: tf.Tensor[]) => tf.sum(tf.mul(f(...xs), probe)))(inputs)
+      .map((g) => [...g.dataSync()]),
+  );
+}
+
+function expectClose(a: number[][], b: number[][]): void {
+  expect(a.length).toBe(b.length);
+  for (const [i, ai] of a.entries()) {
+    const bi = b[i] as number[];
+    expect(ai.length).toBe(bi.length);
+    for (const [j, x] of ai.entries()) expect(Math.abs(x - (bi[j] as number))).toBeLessThan(1e-4);
+  }
+}
+
+describe('hand-written gradients match autodiff of the plain formulas', () => {
+  const n = 6;
+  const d = 8;
+  const rand = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+
+  it('linear with bias', () => {
+    const [x, w, b, probe] = [rand([n, d], 1), rand([d, 5], 2), rand([5], 3), rand([n, 5], 4)];
+    const ours = gradsOf((xs, ws, bs) => linear(xs, ws as tf.Tensor2D, bs as tf.Tensor1D), [x, w, b], probe);
+    const plain = gradsOf(
+      (xs, ws, bs) => tf.add(tf.matMul(xs as tf.Tensor2D, ws as tf.Tensor2D), bs),
+      [x, w, b],
+      probe,
+    );
+    expectClose(ours, plain);
+  });
+
+  it('tied head x·wᵀ', () => {
+    const [x, w, probe] = [rand([n, d], 5), rand([11, d], 6), rand([n, 11], 7)];
+    const ours = gradsOf((xs, ws) => linearTransposed(xs as tf.Tensor2D, ws as tf.Tensor2D), [x, w], probe);
+    const plain = gradsOf(
+      (xs, ws) => tf.matMul(xs as tf.Tensor2D, ws as tf.Tensor2D, false, true),
+      [x, w],
+      probe,
+    );
+    expectClose(ours, plain);
+  });
+
+  it('LayerNorm (2-D and 3-D input)', () => {
+    const [g, b] = [rand([d], 8), rand([d], 9)];
+    for (const shape of [
+      [n, d],
+      [2, 3, d],
+    ]) {
+      const [x, probe] = [rand(shape, 10), rand(shape, 11)];
+      const plainLn = (xs: tf.Tensor, gs: tf.Tensor, bs: tf.Tensor) => {
+        const centered = tf.sub(xs, tf.mean(xs, -1, true));
+        const variance = tf.mean(tf.square(centered), -1, true);
+        return tf.add(tf.mul(tf.mul(centered, tf.rsqrt(tf.add(variance, 1e-5))), gs), bs);
+      };
+      const ours = gradsOf(
+        (xs, gs, bs) => layerNorm(xs, gs as tf.Tensor1D, bs as tf.Tensor1D, 1e-5),
+        [x, g, b],
+        probe,
+      );
+      expectClose(ours, gradsOf(plainLn, [x, g, b], probe));
+    }
+  });
+
+  it('RMSNorm', () => {
+    const [x, g, probe] = [rand([n, d], 12), rand([d], 13), rand([n, d], 14)];
+    const plain = (xs: tf.Tensor, gs: tf.Tensor) =>
+      tf.mul(tf.mul(xs, tf.rsqrt(tf.add(tf.mean(tf.square(xs), -1, true), 1e-6))), gs);
+    const ours = gradsOf((xs, gs) => rmsNorm(xs, gs as tf.Tensor1D, 1e-6), [x, g], probe);
+    expectClose(ours, gradsOf(plain, [x, g], probe));
+  });
+
+  it('GELU (tanh)', () => {
+    const [x, probe] = [tf.mul(rand([n, d], 15), 3), rand([n, d], 16)];
+    const plain = (xs: tf.Tensor) =>
+      tf.mul(
+        tf.mul(xs, 0.5),
+        tf.add(1, tf.tanh(tf.mul(Math.sqrt(2 / Math.PI), tf.add(xs, tf.mul(0.044715, tf.pow(xs, 3)))))),
+      );
+    expectClose(gradsOf(geluTanhTrainable, [x], probe), gradsOf(plain, [x], probe));
+  });
+});
+
+describe('layout helpers', () => {
+  it('transpose2d is the transpose, on the grouped path and off it', () => {
+    for (const shape of [
+      [128, 24],
+      [72, 5],
+      [8, 3],
+      [64, 1],
+    ] as [number, number][]) {
+      const [a, b] = tf.tidy(() => {
+        const x = tf.randomNormal(shape, 0, 1, 'float32', 17) as tf.Tensor2D;
+        return [[...transpose2d(x).dataSync()], [...tf.transpose(x).dataSync()]];
+      });
+      expect(a).toEqual(b);
+    }
+  });
+
+  it('bmm and its gradients match the batched matMul', () => {
+    const [a, b, probe] = [
+      tf.randomNormal([2, 3, 4, 5], 0, 1, 'float32', 18),
+      tf.randomNormal([2, 3, 5, 6], 0, 1, 'float32', 19),
+      tf.randomNormal([2, 3, 4, 6], 0, 1, 'float32', 20),
+    ];
+    expectClose(
+      gradsOf((x, y) => bmm(x, y), [a, b], probe),
+      gradsOf((x, y) => tf.matMul(x, y), [a, b], probe),
+    );
+    const [ours, plain] = tf.tidy(() => [[...bmm(a, b).dataSync()], [...tf.matMul(a, b).dataSync()]]);
+    expectClose([ours], [plain]);
+  });
+});
