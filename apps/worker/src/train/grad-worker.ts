@@ -1,7 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { modelFromTensors } from '@regimen/core/model/create';
 import type { ModelConfig } from '@regimen/core/model/types';
-import { LocalGradientEngine } from '@regimen/core/train/engine';
+import { adamwUpdate, sumOfSquares } from '@regimen/core/train/adamw';
+import { type AdamWStepArgs, LocalGradientEngine } from '@regimen/core/train/engine';
 import type { Batch } from '@regimen/core/train/example';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../backend.ts';
@@ -14,20 +15,33 @@ export interface WorkerSetup {
   paramBuf: SharedArrayBuffer;
   /** This worker's gradient, same layout (written here, summed by the engine). */
   gradBuf: SharedArrayBuffer;
+  /** Every worker's gradient region (this one's included), for the reduction. */
+  allGradBufs: SharedArrayBuffer[];
+  /** The step's gradient accumulators and AdamW's moments, same layout, shared by every worker. */
+  accBuf: SharedArrayBuffer;
+  mBuf: SharedArrayBuffer;
+  vBuf: SharedArrayBuffer;
 }
 
 export interface WorkerRequest {
   id: number;
   /** Parameters changed since the worker last copied them when this differs from its own. */
   version: number;
-  kind: 'ready' | 'grad' | 'eval';
+  kind: 'ready' | 'grad' | 'eval' | 'reduce' | 'sumsq' | 'adamw';
   batch?: Batch;
   denominator?: number;
+  /** For reduce, sumsq and adamw: this worker's part [from, to) of the flat parameter layout. */
+  from?: number;
+  to?: number;
+  /** reduce: how many workers' regions hold gradients for this micro-batch. */
+  shards?: number;
+  adamw?: AdamWStepArgs;
 }
 
 export interface WorkerReply {
   id: number;
   loss?: number;
+  sumsq?: number;
   peakBytes?: number;
   error?: string;
 }
@@ -47,7 +61,39 @@ const model = modelFromTensors(
 const engine = new LocalGradientEngine(model);
 const order = setup.names.map((n) => engine.names.indexOf(n));
 const gradOut = new Float32Array(setup.gradBuf);
+const shardGrads = setup.allGradBufs.map((b) => new Float32Array(b));
+const flat = (buf: SharedArrayBuffer, i: number) =>
+  new Float32Array(buf, (offsets[i] as number) * 4, sizes[i]);
+const acc = new Float32Array(setup.accBuf);
+const tensors = setup.names.map((_, i) => ({
+  offset: offsets[i] as number,
+  param: paramView(i),
+  grad: flat(setup.accBuf, i),
+  m: flat(setup.mBuf, i),
+  v: flat(setup.vBuf, i),
+}));
 let version = 0;
+
+/** acc[from, to) += Σ over the first `shards` workers' regions. */
+function reduce(from: number, to: number, shards: number): void {
+  for (let w = 0; w < shards; w++) {
+    const src = shardGrads[w] as Float32Array;
+    for (let j = from; j < to; j++) acc[j] = (acc[j] as number) + (src[j] as number);
+  }
+}
+
+/** `f` on each tensor's part inside the flat range [from, to), with tensor-local bounds. */
+function eachPart(
+  from: number,
+  to: number,
+  f: (t: (typeof tensors)[number], i: number, lo: number, hi: number) => void,
+) {
+  for (const [i, t] of tensors.entries()) {
+    const lo = Math.max(from, t.offset);
+    const hi = Math.min(to, t.offset + t.param.length);
+    if (lo < hi) f(t, i, lo - t.offset, hi - t.offset);
+  }
+}
 
 /** Copy the shared parameters into this thread's variables when the optimizer has changed them. */
 async function syncParams(v: number): Promise<void> {
@@ -64,16 +110,42 @@ port.on('message', async (req: WorkerRequest) => {
       port.postMessage({ id: req.id } satisfies WorkerReply);
       return;
     }
+    const from = req.from as number;
+    const to = req.to as number;
+    if (req.kind === 'reduce') {
+      reduce(from, to, req.shards as number);
+      port.postMessage({ id: req.id } satisfies WorkerReply);
+      return;
+    }
+    if (req.kind === 'sumsq') {
+      let sumsq = 0;
+      eachPart(from, to, (t, _, lo, hi) => {
+        sumsq += sumOfSquares(t.grad, lo, hi);
+      });
+      port.postMessage({ id: req.id, sumsq } satisfies WorkerReply);
+      return;
+    }
+    if (req.kind === 'adamw') {
+      const a = req.adamw as AdamWStepArgs;
+      const hyper = { beta1: a.beta1, beta2: a.beta2, eps: a.eps };
+      eachPart(from, to, (t, i, lo, hi) => {
+        const wd = a.weightDecays[i] as number;
+        adamwUpdate(t.param, t.grad, t.m, t.v, a.step, a.lr, wd, hyper, a.gradScale, lo, hi);
+      });
+      port.postMessage({ id: req.id } satisfies WorkerReply);
+      return;
+    }
     await syncParams(req.version);
     const batch = req.batch as Batch;
     if (req.kind === 'eval') {
       port.postMessage({ id: req.id, loss: await engine.evalLossSum(batch) } satisfies WorkerReply);
       return;
     }
-    for (const g of engine.grads) g.fill(0);
-    const r = await engine.accumulate(batch, req.denominator as number);
-    for (let i = 0; i < setup.names.length; i++)
-      gradOut.set(engine.grads[order[i] as number] as Float32Array, offsets[i]);
+    // Each gradient goes straight from the tensor's values into this worker's shared region.
+    const slot = new Map(order.map((engineIndex, i) => [engineIndex, offsets[i] as number]));
+    const r = await engine.gradients(batch, req.denominator as number, (engineIndex, data) => {
+      gradOut.set(data, slot.get(engineIndex));
+    });
     port.postMessage({ id: req.id, loss: r.loss, peakBytes: r.peakBytes } satisfies WorkerReply);
   } catch (e) {
     port.postMessage({ id: req.id, error: (e as Error).stack ?? String(e) } satisfies WorkerReply);

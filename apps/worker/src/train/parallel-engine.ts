@@ -1,24 +1,27 @@
 import { Worker } from 'node:worker_threads';
 import type { DecoderModel, ModelConfig } from '@regimen/core/model/types';
-import type { GradientEngine } from '@regimen/core/train/engine';
+import type { AdamWStepArgs, EngineOptimizer, GradientEngine } from '@regimen/core/train/engine';
 import type { Batch } from '@regimen/core/train/example';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './grad-worker.ts';
 
 /**
  * Data-parallel gradients over worker threads. tfjs-wasm runs one thread in Node, so each worker runs its
  * own wasm instance on a contiguous shard of every micro-batch's rows. Parameters live once, in a
- * SharedArrayBuffer the optimizer updates in place; each worker copies them into its variables when they
- * changed, writes its gradient (already divided by the whole step's marked-token count) into its own
- * shared region, and the engine sums the regions. Summing the shards' gradients of Σnll/denominator gives
- * exactly the gradient of the mean over all marked tokens, so the optimizer step is the one a single
+ * SharedArrayBuffer; each worker copies them into its variables when they changed and writes its gradient
+ * (already divided by the whole step's marked-token count) into its own shared region. The reduction and
+ * the optimizer run in the workers too, each over its own contiguous part of the flat parameter layout:
+ * the workers sum every region into the shared accumulators, then (`optimizer`) compute their part of the
+ * squared gradient norm and apply AdamW to their part of the parameters and moments, so the main thread
+ * never loops over the ~millions of floats itself. Summing the shards' gradients of Σnll/denominator
+ * gives exactly the gradient of the mean over all marked tokens, so the optimizer step is the one a single
  * thread would take (up to float summation order).
  */
 export class ParallelGradientEngine implements GradientEngine {
   readonly names: string[];
+  readonly optimizer: EngineOptimizer;
   readonly shapes: number[][];
   readonly values: Float32Array[];
   readonly grads: Float32Array[];
-  private readonly workerGrads: Float32Array[];
   private readonly workers: Worker[];
   private readonly total: number;
   private version = 0;
@@ -42,11 +45,34 @@ export class ParallelGradientEngine implements GradientEngine {
     this.values = views(paramBuf, sizes);
     for (const [i, n] of this.names.entries())
       (this.values[i] as Float32Array).set(params[n] as Float32Array);
-    this.grads = views(new ArrayBuffer(this.total * 4), sizes);
+    const accBuf = new SharedArrayBuffer(this.total * 4);
+    const mBuf = new SharedArrayBuffer(this.total * 4);
+    const vBuf = new SharedArrayBuffer(this.total * 4);
+    this.grads = views(accBuf, sizes);
     const gradBufs = Array.from({ length: nWorkers }, () => new SharedArrayBuffer(this.total * 4));
-    this.workerGrads = gradBufs.map((b) => new Float32Array(b));
+    this.optimizer = {
+      m: views(mBuf, sizes),
+      v: views(vBuf, sizes),
+      gradSumOfSquares: async () => {
+        const replies = await this.onRanges({ kind: 'sumsq' });
+        return replies.reduce((s, r) => s + (r.sumsq ?? 0), 0);
+      },
+      adamw: async (adamw: AdamWStepArgs) => {
+        await this.onRanges({ kind: 'adamw', adamw });
+      },
+    };
     this.workers = gradBufs.map((gradBuf) => {
-      const setup: WorkerSetup = { config, names: this.names, shapes: this.shapes, paramBuf, gradBuf };
+      const setup: WorkerSetup = {
+        config,
+        names: this.names,
+        shapes: this.shapes,
+        paramBuf,
+        gradBuf,
+        allGradBufs: gradBufs,
+        accBuf,
+        mBuf,
+        vBuf,
+      };
       const w = new Worker(new URL('./grad-worker-entry.mjs', import.meta.url), { workerData: setup });
       w.on('message', (r: WorkerReply) => {
         const p = this.pending.get(r.id);
@@ -132,16 +158,23 @@ export class ParallelGradientEngine implements GradientEngine {
       loss += r.loss ?? 0;
       peakBytes = Math.max(peakBytes, r.peakBytes ?? 0);
     }
-    // Sum the workers' regions into the accumulators, tensor by tensor (grads[i] is a view at its offset).
-    let offset = 0;
-    for (const g of this.grads) {
-      for (const { worker } of parts) {
-        const src = this.workerGrads[worker] as Float32Array;
-        for (let j = 0; j < g.length; j++) g[j] = (g[j] as number) + (src[offset + j] as number);
-      }
-      offset += g.length;
-    }
+    // The workers sum every region into the shared accumulators, each over its own part of the layout.
+    await this.onRanges({ kind: 'reduce', shards: parts.length });
     return { loss, peakBytes };
+  }
+
+  /** One request per worker over its contiguous part [from, to) of the flat parameter layout. */
+  private onRanges(req: Omit<WorkerRequest, 'id' | 'version' | 'from' | 'to'>): Promise<WorkerReply[]> {
+    const n = this.workers.length;
+    return Promise.all(
+      this.workers.map((_, w) =>
+        this.call(w, {
+          ...req,
+          from: Math.floor((w * this.total) / n),
+          to: Math.floor(((w + 1) * this.total) / n),
+        }),
+      ),
+    );
   }
 
   async evalLossSum(batch: Batch): Promise<number> {

@@ -30,6 +30,34 @@ export interface GradientEngine {
   commit(): Promise<void>;
   /** Release what the engine holds (worker threads), where it holds anything. */
   dispose?(): Promise<void>;
+  /**
+   * Optional: an engine that can run the optimizer beside its gradients (split over worker threads) says
+   * so here; the trainer then keeps AdamW's moments in the arrays it provides and lets it do the update.
+   */
+  readonly optimizer?: EngineOptimizer;
+}
+
+/** One AdamW update over every trainable tensor, as `adamwUpdate` (adamw.ts) does it tensor by tensor. */
+export interface AdamWStepArgs {
+  /** 1-based count of updates including this one. */
+  step: number;
+  lr: number;
+  /** Weight decay per tensor, in `names` order. */
+  weightDecays: number[];
+  beta1: number;
+  beta2: number;
+  eps: number;
+  gradScale: number;
+}
+
+export interface EngineOptimizer {
+  /** Zeroed first and second moments, one array per trainable tensor in `names` order. */
+  readonly m: Float32Array[];
+  readonly v: Float32Array[];
+  /** Σ g² over every gradient accumulator (for the global norm). */
+  gradSumOfSquares(): Promise<number>;
+  /** Update `values` (and m, v) in place from `grads`. */
+  adamw(args: AdamWStepArgs): Promise<void>;
 }
 
 /** A LoRA adapter set: trainable variables per wrapped parameter. */
@@ -85,6 +113,22 @@ export class LocalGradientEngine implements GradientEngine {
   }
 
   async accumulate(batch: Batch, denominator: number): Promise<{ loss: number; peakBytes: number }> {
+    return this.gradients(batch, denominator, (i, data) => {
+      const acc = this.grads[i] as Float32Array;
+      for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) + (data[j] as number);
+    });
+  }
+
+  /**
+   * Forward + backward on one micro-batch, handing each trainable tensor's gradient of
+   * Σ(weighted nll) / denominator to `sink` (index in `names` order, values valid only during the call)
+   * instead of adding it to `grads`.
+   */
+  async gradients(
+    batch: Batch,
+    denominator: number,
+    sink: (index: number, data: Float32Array) => void,
+  ): Promise<{ loss: number; peakBytes: number }> {
     let peakBytes = 0;
     const { loss, grads } = tf.tidy(() => {
       const r = tf.variableGrads(() => {
@@ -98,9 +142,7 @@ export class LocalGradientEngine implements GradientEngine {
     });
     for (let i = 0; i < grads.length; i++) {
       const g = grads[i] as tf.Tensor;
-      const data = (await g.data()) as Float32Array;
-      const acc = this.grads[i] as Float32Array;
-      for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) + (data[j] as number);
+      sink(i, (await g.data()) as Float32Array);
       g.dispose();
     }
     const value = (await loss.data())[0] as number;

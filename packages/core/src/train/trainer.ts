@@ -104,12 +104,19 @@ export async function train(
   const { rowsPerStep, totalSteps } = plannedSteps(trainRows.length, t);
   const streamEnd = t.maxSteps !== undefined ? Number.POSITIVE_INFINITY : t.epochs * trainRows.length;
   const nParams = engine.values.length;
-  const m = opts.resume
-    ? alignMoments(engine, opts.resume.names, opts.resume.m, 'm')
-    : engine.values.map((a) => new Float32Array(a.length));
-  const v = opts.resume
-    ? alignMoments(engine, opts.resume.names, opts.resume.v, 'v')
-    : engine.values.map((a) => new Float32Array(a.length));
+  const opt = engine.optimizer;
+  // With an engine-side optimizer the moments live in its arrays (shared with its threads).
+  const moments = (stored: readonly Float32Array[] | undefined, which: 'm' | 'v'): Float32Array[] => {
+    const aligned =
+      stored && opts.resume ? alignMoments(engine, opts.resume.names, stored, which) : undefined;
+    if (!opt) return aligned ?? engine.values.map((a) => new Float32Array(a.length));
+    const own = opt[which];
+    if (aligned) for (const [i, a] of aligned.entries()) (own[i] as Float32Array).set(a);
+    else for (const a of own) a.fill(0);
+    return own;
+  };
+  const m = moments(opts.resume?.m, 'm');
+  const v = moments(opts.resume?.v, 'v');
   const rng = Rng.fromState(opts.resume?.rngState ?? deriveSeed(config.seed, 0x7a11));
   const decays = engine.names.map((n) => (opts.decays ? opts.decays(n) : true));
   const orders = new Map<number, number[]>();
@@ -178,23 +185,29 @@ export async function train(
       peakBytes = Math.max(peakBytes, r.peakBytes);
     }
     let sq = 0;
-    for (const g of engine.grads) sq += sumOfSquares(g);
+    if (opt) sq = await opt.gradSumOfSquares();
+    else for (const g of engine.grads) sq += sumOfSquares(g);
     const gradNorm = Math.sqrt(sq);
     const scale = clipScale(gradNorm, t.gradClip);
     const lr = learningRateAt(step, totalSteps, t);
     const hyper = { beta1: t.beta1, beta2: t.beta2, eps: t.eps };
-    for (let i = 0; i < nParams; i++) {
-      adamwUpdate(
-        engine.values[i] as Float32Array,
-        engine.grads[i] as Float32Array,
-        m[i] as Float32Array,
-        v[i] as Float32Array,
-        step + 1,
-        lr,
-        decays[i] ? t.weightDecay : 0,
-        hyper,
-        scale,
-      );
+    if (opt) {
+      const weightDecays = decays.map((d) => (d ? t.weightDecay : 0));
+      await opt.adamw({ step: step + 1, lr, weightDecays, ...hyper, gradScale: scale });
+    } else {
+      for (let i = 0; i < nParams; i++) {
+        adamwUpdate(
+          engine.values[i] as Float32Array,
+          engine.grads[i] as Float32Array,
+          m[i] as Float32Array,
+          v[i] as Float32Array,
+          step + 1,
+          lr,
+          decays[i] ? t.weightDecay : 0,
+          hyper,
+          scale,
+        );
+      }
     }
     await engine.commit();
     step++;
