@@ -27,20 +27,23 @@ export interface WorkerRequest {
   id: number;
   /** Parameters changed since the worker last copied them when this differs from its own. */
   version: number;
-  kind: 'ready' | 'grad' | 'eval' | 'reduce' | 'sumsq' | 'adamw';
+  kind: 'ready' | 'grad' | 'eval' | 'reduce' | 'adamw';
   batch?: Batch;
   denominator?: number;
-  /** For reduce, sumsq and adamw: this worker's part [from, to) of the flat parameter layout. */
+  /** For reduce and adamw: this worker's part [from, to) of the flat parameter layout. */
   from?: number;
   to?: number;
   /** reduce: how many workers' regions hold gradients for this micro-batch. */
   shards?: number;
+  /** reduce: the first micro-batch of a step, whose sum replaces the accumulators' contents. */
+  overwrite?: boolean;
   adamw?: AdamWStepArgs;
 }
 
 export interface WorkerReply {
   id: number;
   loss?: number;
+  /** reduce: Σ g² over this worker's part of the accumulators. */
   sumsq?: number;
   peakBytes?: number;
   error?: string;
@@ -74,12 +77,31 @@ const tensors = setup.names.map((_, i) => ({
 }));
 let version = 0;
 
-/** acc[from, to) += Σ over the first `shards` workers' regions. */
-function reduce(from: number, to: number, shards: number): void {
-  for (let w = 0; w < shards; w++) {
-    const src = shardGrads[w] as Float32Array;
-    for (let j = from; j < to; j++) acc[j] = (acc[j] as number) + (src[j] as number);
+/**
+ * acc[from, to) = (overwrite ? 0 : acc) + Σ over the first `shards` workers' regions, in one pass that
+ * also returns Σ acc² over the range (the squared gradient norm's part, valid after the step's last one).
+ */
+function reduce(from: number, to: number, shards: number, overwrite: boolean): number {
+  const [a, b] = shardGrads as [Float32Array, Float32Array | undefined];
+  if (shards === 2 && b && overwrite) return sumPair(acc, a, b, from, to);
+  if (overwrite) acc.fill(0, from, to);
+  for (let w = 0; w < shards; w++) addInto(acc, shardGrads[w] as Float32Array, from, to);
+  return sumOfSquares(acc, from, to);
+}
+
+// The loops take their arrays as arguments: V8 optimises them ~2x better than loops over closed-over ones.
+function sumPair(out: Float32Array, a: Float32Array, b: Float32Array, from: number, to: number): number {
+  let sumsq = 0;
+  for (let j = from; j < to; j++) {
+    const g = Math.fround((a[j] as number) + (b[j] as number));
+    out[j] = g;
+    sumsq += g * g;
   }
+  return sumsq;
+}
+
+function addInto(out: Float32Array, src: Float32Array, from: number, to: number): void {
+  for (let j = from; j < to; j++) out[j] = (out[j] as number) + (src[j] as number);
 }
 
 /** `f` on each tensor's part inside the flat range [from, to), with tensor-local bounds. */
@@ -113,15 +135,7 @@ port.on('message', async (req: WorkerRequest) => {
     const from = req.from as number;
     const to = req.to as number;
     if (req.kind === 'reduce') {
-      reduce(from, to, req.shards as number);
-      port.postMessage({ id: req.id } satisfies WorkerReply);
-      return;
-    }
-    if (req.kind === 'sumsq') {
-      let sumsq = 0;
-      eachPart(from, to, (t, _, lo, hi) => {
-        sumsq += sumOfSquares(t.grad, lo, hi);
-      });
+      const sumsq = reduce(from, to, req.shards as number, req.overwrite === true);
       port.postMessage({ id: req.id, sumsq } satisfies WorkerReply);
       return;
     }

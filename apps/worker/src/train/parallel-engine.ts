@@ -25,6 +25,10 @@ export class ParallelGradientEngine implements GradientEngine {
   private readonly workers: Worker[];
   private readonly total: number;
   private version = 0;
+  /** zeroGrads was called and no reduction has overwritten the accumulators since. */
+  private zeroPending = false;
+  /** Σ g² over the accumulators as the last reduction left them. */
+  private gradSumsq = 0;
   private nextId = 0;
   private readonly pending = new Map<
     number,
@@ -53,9 +57,17 @@ export class ParallelGradientEngine implements GradientEngine {
     this.optimizer = {
       m: views(mBuf, sizes),
       v: views(vBuf, sizes),
+      zeroGrads: () => {
+        this.zeroPending = true;
+      },
       gradSumOfSquares: async () => {
-        const replies = await this.onRanges({ kind: 'sumsq' });
-        return replies.reduce((s, r) => s + (r.sumsq ?? 0), 0);
+        if (this.zeroPending) {
+          // No micro-batch reached the accumulators this step.
+          for (const g of this.grads) g.fill(0);
+          this.zeroPending = false;
+          this.gradSumsq = 0;
+        }
+        return this.gradSumsq;
       },
       adamw: async (adamw: AdamWStepArgs) => {
         await this.onRanges({ kind: 'adamw', adamw });
@@ -159,7 +171,9 @@ export class ParallelGradientEngine implements GradientEngine {
       peakBytes = Math.max(peakBytes, r.peakBytes ?? 0);
     }
     // The workers sum every region into the shared accumulators, each over its own part of the layout.
-    await this.onRanges({ kind: 'reduce', shards: parts.length });
+    const sums = await this.onRanges({ kind: 'reduce', shards: parts.length, overwrite: this.zeroPending });
+    this.zeroPending = false;
+    this.gradSumsq = sums.reduce((s, r) => s + (r.sumsq ?? 0), 0);
     return { loss, peakBytes };
   }
 

@@ -54,6 +54,8 @@ export interface EngineOptimizer {
   /** Zeroed first and second moments, one array per trainable tensor in `names` order. */
   readonly m: Float32Array[];
   readonly v: Float32Array[];
+  /** Zero the gradient accumulators (the engine may defer it to the first accumulate of the step). */
+  zeroGrads(): void;
   /** Σ g² over every gradient accumulator (for the global norm). */
   gradSumOfSquares(): Promise<number>;
   /** Update `values` (and m, v) in place from `grads`. */

@@ -173,7 +173,8 @@ export async function train(
       if (chunk.length > 0) micro.push(chunk);
     }
     const denominator = micro.flat().reduce((s, e) => s + markedCount(e, t.maxSeqLen), 0);
-    for (const g of engine.grads) g.fill(0);
+    if (opt) opt.zeroGrads();
+    else for (const g of engine.grads) g.fill(0);
     let loss = 0;
     let tokens = 0;
     for (const chunk of micro) {
