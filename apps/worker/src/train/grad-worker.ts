@@ -63,6 +63,8 @@ const model = modelFromTensors(
 );
 const engine = new LocalGradientEngine(model);
 const order = setup.names.map((n) => engine.names.indexOf(n));
+// The engine's values are the shared parameters themselves, so a commit reads them straight from there.
+for (const [i, engineIndex] of order.entries()) engine.values[engineIndex] = paramView(i);
 const gradOut = new Float32Array(setup.gradBuf);
 const shardGrads = setup.allGradBufs.map((b) => new Float32Array(b));
 const flat = (buf: SharedArrayBuffer, i: number) =>
@@ -117,11 +119,21 @@ function eachPart(
   }
 }
 
-/** Copy the shared parameters into this thread's variables when the optimizer has changed them. */
+/**
+ * A float32 tensor's values as a view of the wasm heap, where the backend is wasm: reading them with
+ * `dataSync` would copy them into a fresh buffer first (5M floats a step, and garbage-collector pressure).
+ * The view is valid until the next tfjs call.
+ */
+function heapView(t: tf.Tensor): Float32Array | undefined {
+  const b = tf.backend() as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array };
+  if (tf.getBackend() !== 'wasm' || t.dtype !== 'float32' || typeof b.typedArrayFromHeap !== 'function')
+    return undefined;
+  return b.typedArrayFromHeap(t);
+}
+
+/** Load the shared parameters into this thread's variables when the optimizer has changed them. */
 async function syncParams(v: number): Promise<void> {
   if (v === version) return;
-  for (let i = 0; i < setup.names.length; i++)
-    (engine.values[order[i] as number] as Float32Array).set(paramView(i));
   await engine.commit();
   version = v;
 }
@@ -157,8 +169,8 @@ port.on('message', async (req: WorkerRequest) => {
     }
     // Each gradient goes straight from the tensor's values into this worker's shared region.
     const slot = new Map(order.map((engineIndex, i) => [engineIndex, offsets[i] as number]));
-    const r = await engine.gradients(batch, req.denominator as number, (engineIndex, data) => {
-      gradOut.set(data, slot.get(engineIndex));
+    const r = await engine.gradients(batch, req.denominator as number, (engineIndex, g) => {
+      gradOut.set(heapView(g) ?? (g.dataSync() as Float32Array), slot.get(engineIndex));
     });
     port.postMessage({ id: req.id, loss: r.loss, peakBytes: r.peakBytes } satisfies WorkerReply);
   } catch (e) {

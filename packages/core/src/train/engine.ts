@@ -115,7 +115,8 @@ export class LocalGradientEngine implements GradientEngine {
   }
 
   async accumulate(batch: Batch, denominator: number): Promise<{ loss: number; peakBytes: number }> {
-    return this.gradients(batch, denominator, (i, data) => {
+    return this.gradients(batch, denominator, async (i, g) => {
+      const data = (await g.data()) as Float32Array;
       const acc = this.grads[i] as Float32Array;
       for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) + (data[j] as number);
     });
@@ -123,13 +124,13 @@ export class LocalGradientEngine implements GradientEngine {
 
   /**
    * Forward + backward on one micro-batch, handing each trainable tensor's gradient of
-   * Σ(weighted nll) / denominator to `sink` (index in `names` order, values valid only during the call)
-   * instead of adding it to `grads`.
+   * Σ(weighted nll) / denominator to `sink` (index in `names` order; the tensor is disposed once the
+   * sink's promise settles) instead of adding it to `grads`.
    */
   async gradients(
     batch: Batch,
     denominator: number,
-    sink: (index: number, data: Float32Array) => void,
+    sink: (index: number, grad: tf.Tensor) => void | Promise<void>,
   ): Promise<{ loss: number; peakBytes: number }> {
     let peakBytes = 0;
     const { loss, grads } = tf.tidy(() => {
@@ -144,7 +145,7 @@ export class LocalGradientEngine implements GradientEngine {
     });
     for (let i = 0; i < grads.length; i++) {
       const g = grads[i] as tf.Tensor;
-      sink(i, (await g.data()) as Float32Array);
+      await sink(i, g);
       g.dispose();
     }
     const value = (await loss.data())[0] as number;
