@@ -10,6 +10,31 @@ import * as tf from '@tensorflow/tfjs-core';
 type Save = (tensors: tf.Tensor[]) => void;
 
 /**
+ * Saves tensors for a custom gradient and returns how to get them back. `save` keeps a clone of each, and
+ * a clone is a full copy on wasm; variables outlive the backward pass anyway, so they are captured as
+ * they are instead.
+ */
+function saveFor(save: Save, tensors: tf.Tensor[]): (saved: tf.Tensor[]) => tf.Tensor[] {
+  const isVar = tensors.map((t) => t instanceof tf.Variable);
+  save(tensors.filter((_, i) => !isVar[i]));
+  return (saved) => {
+    let k = 0;
+    return tensors.map((t, i) => (isVar[i] ? t : (saved[k++] as tf.Tensor)));
+  };
+}
+
+/**
+ * A float32 tensor's values as a view of the backend's own memory, where the backend exposes it (wasm),
+ * so reading them allocates nothing; undefined elsewhere. Valid only until the next tfjs call, which may
+ * grow (and so move) that memory.
+ */
+export function heapView(t: tf.Tensor): Float32Array | undefined {
+  if (t.dtype !== 'float32' || tf.getBackend() !== 'wasm') return undefined;
+  const b = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array };
+  return typeof b.typedArrayFromHeap === 'function' ? b.typedArrayFromHeap(t) : undefined;
+}
+
+/**
  * xᵀ for x [R, C]. wasm's rank-2 Transpose kernel runs 2-5x slower than its rank-3 one on the same data
  * (40 ms against 8 ms for [8192, 256]), so rows are grouped by 8 first: [R/8, 8, C] → [C, R/8, 8] is xᵀ.
  */
@@ -22,11 +47,11 @@ export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
 /** y = x·w with x [N, in] and w [in, out]; the gradient transposes explicitly, then multiplies plainly. */
 export const linear2d = tf.customGrad((...args) => {
   const [x2, w2, save] = args as [tf.Tensor2D, tf.Tensor2D, Save];
-  save([x2, w2]);
+  const restore = saveFor(save, [x2, w2]);
   return {
     value: tf.matMul(x2, w2), // [N, out]
     gradFunc: (dy, saved) => {
-      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const [xs, ws] = restore(saved) as [tf.Tensor2D, tf.Tensor2D];
       const g = dy as tf.Tensor2D;
       return [tf.matMul(g, transpose2d(ws)), tf.matMul(transpose2d(xs), g)];
     },
@@ -40,11 +65,11 @@ export const linear2d = tf.customGrad((...args) => {
  */
 export const linearTransposed = tf.customGrad((...args) => {
   const [x2, w2, save] = args as [tf.Tensor2D, tf.Tensor2D, Save];
-  save([x2, w2]);
+  const restore = saveFor(save, [x2, w2]);
   return {
     value: tf.matMul(x2, transpose2d(w2)), // [N, out]
     gradFunc: (dy, saved) => {
-      const [xs, ws] = saved as [tf.Tensor2D, tf.Tensor2D];
+      const [xs, ws] = restore(saved) as [tf.Tensor2D, tf.Tensor2D];
       const g = dy as tf.Tensor2D;
       return [tf.matMul(g, ws), transpose2d(tf.matMul(transpose2d(xs), g))];
     },
@@ -135,21 +160,32 @@ function blockProducts(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
 /**
  * x split into n equal row blocks. wasm's Slice (and so SplitV) copies its whole input out of the heap
  * once per output, so on the backends whose values live in this thread's memory (wasm, cpu) the blocks
- * are cut from one read of x; elsewhere `split` runs in stages of 4, which copies far less than one
- * n-way split.
+ * are cut from x's values directly (on wasm from a view of its heap, allocating nothing); elsewhere
+ * `split` runs in stages of 4, which copies far less than one n-way split.
  */
 function rowBlocks(x: tf.Tensor2D, n: number): tf.Tensor2D[] {
   const [rows, cols] = x.shape;
-  const backend = tf.getBackend();
-  if (backend === 'wasm' || backend === 'cpu') {
+  const size = (rows / n) * cols;
+  if (heapView(x)) {
+    // Each block goes through a reused buffer: the heap view may move as the blocks are allocated, and
+    // wasm copies a new tensor's values in at once.
+    if (scratch.length < size) scratch = new Float32Array(size);
+    const buf = scratch.subarray(0, size);
+    return Array.from({ length: n }, (_, i) => {
+      buf.set((heapView(x) as Float32Array).subarray(i * size, (i + 1) * size));
+      return tf.tensor2d(buf, [rows / n, cols], 'float32');
+    });
+  }
+  if (tf.getBackend() === 'cpu') {
     const data = x.dataSync() as Float32Array;
-    const size = (rows / n) * cols;
     return Array.from({ length: n }, (_, i) =>
       tf.tensor2d(data.subarray(i * size, (i + 1) * size), [rows / n, cols], 'float32'),
     );
   }
   return stagedSplit(x, n);
 }
+
+let scratch = new Float32Array(0);
 
 function stagedSplit(x: tf.Tensor2D, n: number): tf.Tensor2D[] {
   if (n <= 4 || n % 4 !== 0) return tf.split(x, n, 0) as tf.Tensor2D[];
@@ -205,11 +241,11 @@ export function layerNorm(x: tf.Tensor, gain: tf.Tensor1D, bias: tf.Tensor1D, ep
     const variance = tf.mean(tf.square(centered), -1, true); // [N, 1]
     const rstd = tf.rsqrt(tf.add(variance, eps)); // [N, 1]
     const xhat = tf.mul(centered, rstd); // [N, D]
-    save([xhat, rstd, gs]);
+    const restore = saveFor(save, [xhat, rstd, gs]);
     return {
       value: tf.add(tf.mul(xhat, gs), bs),
       gradFunc: (dy, saved) => {
-        const [xh, r, gain] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        const [xh, r, gain] = restore(saved) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
         const d = dy as tf.Tensor2D;
         const g = tf.mul(d, gain); // [N, D]
         const inner = tf.sub(tf.sub(g, tf.mean(g, -1, true)), tf.mul(xh, tf.mean(tf.mul(g, xh), -1, true)));
@@ -230,11 +266,11 @@ export function rmsNorm(x: tf.Tensor, gain: tf.Tensor1D, eps: number): tf.Tensor
     const [xs, gs, save] = args as [tf.Tensor2D, tf.Tensor1D, Save];
     const r = tf.rsqrt(tf.add(tf.mean(tf.square(xs), -1, true), eps)); // [N, 1]
     const xhat = tf.mul(xs, r); // [N, D]
-    save([xhat, r, gs]);
+    const restore = saveFor(save, [xhat, r, gs]);
     return {
       value: tf.mul(xhat, gs),
       gradFunc: (dy, saved) => {
-        const [xh, rs, gain] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        const [xh, rs, gain] = restore(saved) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
         const d = dy as tf.Tensor2D;
         const g = tf.mul(d, gain); // [N, D]
         const inner = tf.sub(g, tf.mul(xh, tf.mean(tf.mul(g, xh), -1, true)));
