@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Family, WeightView } from './family.ts';
 import { gpt2 } from './gpt2.ts';
 import { llama } from './llama.ts';
-import { bmm, type LoraAdapter, linear2d } from './ops.ts';
+import { bmm, type LoraAdapter, linear2d, reshape } from './ops.ts';
 import { type RotaryTables, rotaryTables } from './rope.ts';
 import type { DecoderModel, ForwardOptions, KVCache, ModelConfig, ModelFamily } from './types.ts';
 
@@ -117,7 +117,7 @@ export class Decoder implements DecoderModel {
     return tf.tidy(() => {
       const v = this.view(opts.lora);
       const x = this.trunk(v, tokens, readMask(opts.mask, b, t), null);
-      return tf.reshape(this.family.head(v, x), [b, t, this.config.vocabSize]);
+      return reshape<tf.Rank.R3>(this.family.head(v, x), [b, t, this.config.vocabSize]);
     });
   }
 

@@ -35,6 +35,19 @@ export function heapView(t: tf.Tensor): Float32Array | undefined {
 }
 
 /**
+ * tf.reshape for tensors on the gradient tape: tfjs's own Reshape gradient keeps its whole input (a full
+ * copy on wasm, 16 MB for a batch's logits) only to read its shape; this one remembers just the shape.
+ */
+export function reshape<R extends tf.Rank>(x: tf.Tensor, shape: number[]): tf.Tensor<R> {
+  const from = x.shape.slice();
+  const f = tf.customGrad((...args) => {
+    const [xs] = args as [tf.Tensor];
+    return { value: tf.reshape(xs, shape), gradFunc: (dy) => tf.reshape(dy, from) };
+  });
+  return f(x) as tf.Tensor<R>;
+}
+
+/**
  * xᵀ for x [R, C]. wasm's rank-2 Transpose kernel runs 2-5x slower than its rank-3 one on the same data
  * (40 ms against 8 ms for [8192, 256]), so rows are grouped by 8 first: [R/8, 8, C] → [C, R/8, 8] is xᵀ.
  */

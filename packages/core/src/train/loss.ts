@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { reshape } from '../model/ops.ts';
 import './gradients.ts';
 
 /** A token's loss saturates here: −log(1e-30) ≈ 69 nats, far beyond any finetuning loss. */
@@ -51,5 +52,5 @@ export function maskedCrossEntropy(
       },
     };
   });
-  return lossFn(tf.reshape(logits, [N, V])) as tf.Scalar;
+  return lossFn(logits.rank === 2 ? logits : reshape(logits, [N, V])) as tf.Scalar;
 }
