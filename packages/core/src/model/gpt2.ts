@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Family, WeightView } from './family.ts';
-import { embed, geluTanh, geluTanhTrainable, layerNorm, linear, linearTransposed } from './ops.ts';
+import {
+  embed,
+  geluTanh,
+  geluTanhTrainable,
+  layerNorm,
+  linear,
+  linearTransposed,
+  splitColumns,
+} from './ops.ts';
 
 /**
  * GPT-2: learned absolute positions, pre-LayerNorm blocks, fused qkv projection, GELU (tanh) MLP, tied or
@@ -101,6 +109,11 @@ export const gpt2: Family = {
 
   qkv(v, i, x) {
     const d = v.cfg.dim;
+    if (!v.derived) {
+      const fused = proj(v, x, `${layer(i)}.attn.c_attn`); // [N, 3D]
+      const [q, k, val] = splitColumns(fused, [d, d, d]) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
+      return [tf.mul(q, 1 / Math.sqrt(d / v.cfg.nHeads)), k, val];
+    }
     const fused = v.derived
       ? tf.add(tf.matMul(x, v.derived[`${i}.qkv.w`] as tf.Tensor2D), v.derived[`${i}.qkv.b`]!)
       : proj(v, x, `${layer(i)}.attn.c_attn`); // [N, 3D]

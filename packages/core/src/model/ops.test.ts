@@ -2,7 +2,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useWasmBackend } from '../testing/tf-backend.ts';
-import { bmm, geluTanhTrainable, layerNorm, linear, linearTransposed, rmsNorm, transpose2d } from './ops.ts';
+import {
+  bmm,
+  geluTanhTrainable,
+  layerNorm,
+  linear,
+  linearTransposed,
+  rmsNorm,
+  splitColumns,
+  transpose2d,
+} from './ops.ts';
 
 beforeAll(async () => {
   await useWasmBackend();
@@ -107,6 +116,23 @@ describe('layout helpers', () => {
       });
       expect(a).toEqual(b);
     }
+  });
+
+  it('splitColumns and its gradient match split', () => {
+    const [x, probe] = [
+      tf.randomNormal([6, 9], 0, 1, 'float32', 21),
+      tf.randomNormal([6, 9], 0, 1, 'float32', 22),
+    ];
+    const joined = (f: (t: tf.Tensor2D) => tf.Tensor[]) => (t: tf.Tensor) =>
+      tf.concat(
+        f(t as tf.Tensor2D).map((p, i) => tf.mul(p, i + 1)),
+        1,
+      );
+    const ours = joined((t) => splitColumns(t, [2, 3, 4]));
+    const plain = joined((t) => tf.split(t, [2, 3, 4], 1));
+    expectClose(gradsOf(ours, [x], probe), gradsOf(plain, [x], probe));
+    const [a, b] = tf.tidy(() => [[...ours(x).dataSync()], [...plain(x).dataSync()]]);
+    expect(a).toEqual(b);
   });
 
   it('bmm and its gradients match the batched matMul', () => {

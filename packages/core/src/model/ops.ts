@@ -132,6 +132,43 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, bias?: tf.Tensor1D, lora?: 
 }
 
 /**
+ * x [N, C] cut into column blocks of the given widths, for the gradient tape. tfjs's split copies all of
+ * x once per block on wasm (its Slice reads the whole input out of the heap) and its gradient is a
+ * concat; here each block is copied out of a view of the heap, and its gradient is dy padded with zeros
+ * to x's width (the tape adds the blocks' gradients).
+ */
+export function splitColumns(x: tf.Tensor2D, widths: number[]): tf.Tensor2D[] {
+  const [n, c] = x.shape;
+  if (widths.reduce((a, b) => a + b, 0) !== c)
+    throw new Error(`splitColumns: widths [${widths}] do not add up to ${c} columns`);
+  let start = 0;
+  return widths.map((width) => {
+    const from = start;
+    start += width;
+    const f = tf.customGrad((...args) => {
+      const [xs] = args as [tf.Tensor2D];
+      return {
+        value: columnBlock(xs, from, width),
+        gradFunc: (dy) =>
+          tf.pad(dy as tf.Tensor2D, [
+            [0, 0],
+            [from, c - from - width],
+          ]),
+      };
+    });
+    return f(x) as tf.Tensor2D;
+  });
+  function columnBlock(xs: tf.Tensor2D, from: number, width: number): tf.Tensor2D {
+    if (!heapView(xs)) return tf.slice(xs, [0, from], [n, width]);
+    if (scratch.length < n * width) scratch = new Float32Array(n * width);
+    const buf = scratch.subarray(0, n * width);
+    const src = heapView(xs) as Float32Array;
+    for (let r = 0; r < n; r++) buf.set(src.subarray(r * c + from, r * c + from + width), r * width);
+    return tf.tensor2d(buf, [n, width], 'float32');
+  }
+}
+
+/**
  * Batched product a·b over leading dims (equal in a and b, no broadcasting), neither operand transposed.
  * wasm's batched matMul kernel is ~10x slower per FLOP than its plain 2-D one, so every product — the
  * forward and both gradients, which transpose explicitly first — is done as one 2-D matMul per block.
