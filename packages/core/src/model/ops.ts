@@ -34,6 +34,9 @@ export function heapView(t: tf.Tensor): Float32Array | undefined {
   return typeof b.typedArrayFromHeap === 'function' ? b.typedArrayFromHeap(t) : undefined;
 }
 
+/** Reused staging buffer for values copied out of the wasm heap into new tensors (wasm copies them in at once). */
+let scratch = new Float32Array(0);
+
 /**
  * tf.reshape for tensors on the gradient tape: tfjs's own Reshape gradient keeps its whole input (a full
  * copy on wasm, 16 MB for a batch's logits) only to read its shape; this one remembers just the shape.
@@ -235,8 +238,6 @@ function rowBlocks(x: tf.Tensor2D, n: number): tf.Tensor2D[] {
   return stagedSplit(x, n);
 }
 
-let scratch = new Float32Array(0);
-
 function stagedSplit(x: tf.Tensor2D, n: number): tf.Tensor2D[] {
   if (n <= 4 || n % 4 !== 0) return tf.split(x, n, 0) as tf.Tensor2D[];
   return (tf.split(x, 4, 0) as tf.Tensor2D[]).flatMap((quarter) => stagedSplit(quarter, n / 4));
@@ -259,7 +260,7 @@ function embedRows(table: tf.Tensor2D, flatIds: tf.Tensor1D, vocab: number, dim:
     const [t, i, save] = args as [tf.Tensor2D, tf.Tensor1D, Save];
     save([i]);
     return {
-      value: tf.gather(t, i), // [N, D]
+      value: gatherRows(t, i), // [N, D]
       gradFunc: (dy, saved) => {
         const [idx] = saved as [tf.Tensor1D];
         const dTable = tf.scatterND(tf.reshape(idx, [-1, 1]), dy as tf.Tensor2D, [vocab, dim]); // [V, D]
@@ -268,6 +269,23 @@ function embedRows(table: tf.Tensor2D, flatIds: tf.Tensor1D, vocab: number, dim:
     };
   });
   return f(table, flatIds) as tf.Tensor2D;
+}
+
+/** table[ids] for a 2-D table; on wasm copied row by row out of a view of its heap (GatherV2 there is slow). */
+function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
+  if (!heapView(table)) return tf.gather(table, ids);
+  const [vocab, dim] = table.shape;
+  const idx = ids.dataSync();
+  const n = idx.length;
+  if (scratch.length < n * dim) scratch = new Float32Array(n * dim);
+  const buf = scratch.subarray(0, n * dim);
+  const src = heapView(table) as Float32Array;
+  for (let r = 0; r < n; r++) {
+    const id = idx[r] as number;
+    if (!(id >= 0 && id < vocab)) throw new RangeError(`embedding: id ${id} is outside [0, ${vocab})`);
+    buf.set(src.subarray(id * dim, (id + 1) * dim), r * dim);
+  }
+  return tf.tensor2d(buf, [n, dim], 'float32');
 }
 
 /** x as 2-D [rows, last axis], and a function that gives a 2-D result x's shape back. */
