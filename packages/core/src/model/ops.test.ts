@@ -1,9 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useWasmBackend } from '../testing/tf-backend.ts';
+import { useCpuBackend, useWasmBackend } from '../testing/tf-backend.ts';
 import {
   bmm,
+  embed,
   geluTanhTrainable,
   layerNorm,
   linear,
@@ -147,5 +148,39 @@ describe('layout helpers', () => {
     );
     const [ours, plain] = tf.tidy(() => [[...bmm(a, b).dataSync()], [...tf.matMul(a, b).dataSync()]]);
     expectClose([ours], [plain]);
+  });
+});
+
+describe('wasm fast paths and the generic fallbacks agree', () => {
+  /** Values and gradients of a small graph through bmm, splitColumns and embed, on the current backend. */
+  function run(): number[][] {
+    const table = tf.tensor2d(
+      Array.from({ length: 7 * 6 }, (_, i) => Math.sin(i)),
+      [7, 6],
+    );
+    const ids = tf.tensor1d([3, 0, 6, 3, 1, 2, 5, 4], 'int32');
+    const f = (t: tf.Tensor) => {
+      const rows = embed(t as tf.Tensor2D, ids) as tf.Tensor2D; // [8, 6]
+      const [a, b] = splitColumns(rows, [4, 2]) as [tf.Tensor2D, tf.Tensor2D];
+      const prod = bmm(tf.reshape(a, [2, 4, 4]), tf.reshape(tf.tile(b, [1, 2]), [2, 4, 4])); // [2, 4, 4]
+      return tf.sum(tf.mul(prod, tf.reshape(tf.range(0, 32, 1, 'float32'), [2, 4, 4])));
+    };
+    const out = tf.tidy(() => {
+      const { value, grads } = tf.valueAndGrads(f)([table]);
+      return [[...value.dataSync()], [...(grads[0] as tf.Tensor).dataSync()]];
+    });
+    tf.dispose([table, ids]);
+    return out;
+  }
+
+  it('on cpu as on wasm', async () => {
+    await useWasmBackend();
+    const wasm = run();
+    await useCpuBackend();
+    try {
+      expectClose(run(), wasm);
+    } finally {
+      await useWasmBackend();
+    }
   });
 });
