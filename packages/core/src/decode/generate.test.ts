@@ -202,6 +202,53 @@ describe('KV cache on random models', () => {
     }
 });
 
+describe('decode weights shared between caches', () => {
+  it('are reused while the parameters keep their values, rebuilt after an assign, and freed with the model', async () => {
+    await useWasmBackend();
+    const before = tf.memory().numTensors;
+    const model = randomModel(
+      {
+        family: 'gpt2',
+        vocabSize: 61,
+        dim: 16,
+        nLayers: 2,
+        nHeads: 2,
+        nKvHeads: 2,
+        hiddenDim: 32,
+        maxSeqLen: 32,
+        normEps: 1e-5,
+        ropeTheta: 10000,
+        ropeLayout: 'half',
+        tieEmbeddings: true,
+      },
+      5,
+    );
+    // A variable holds the data it is assigned; the assigned tensor is disposed.
+    const update = (f: (p: tf.Variable) => tf.Tensor) => {
+      for (const p of Object.values(model.params)) {
+        if (p.rank !== 2) continue;
+        const next = f(p);
+        p.assign(next);
+        next.dispose();
+      }
+    };
+    update((p) => tf.mul(p, 10));
+    const opts = { maxNewTokens: 12, stopTokenIds: [] };
+    const first = generateIds(model, [[3, 4, 5]], opts)[0]!.generatedIds;
+    const held = tf.memory().numTensors;
+    expect(generateIds(model, [[3, 4, 5]], opts)[0]!.generatedIds).toEqual(first);
+    expect(tf.memory().numTensors).toBe(held); // the second cache built nothing new
+    // New values: a cache must decode with them, as the uncached pass does.
+    update((p) => tf.reverse(p, 0));
+    const cached = generateIds(model, [[3, 4, 5]], opts)[0]!.generatedIds;
+    expect(cached).toEqual(generateIds(model, [[3, 4, 5]], { ...opts, useCache: false })[0]!.generatedIds);
+    expect(cached).not.toEqual(first);
+    expect(tf.memory().numTensors).toBe(held);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
+
 describe('repetition penalty', () => {
   it('divides positive and multiplies negative logits of seen tokens only', async () => {
     await useWasmBackend();

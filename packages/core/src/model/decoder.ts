@@ -12,6 +12,45 @@ export const FAMILIES: Record<ModelFamily, Family> = { llama, gpt2 };
 /** Additive attention bias for keys a query may not see; finite so a fully masked row stays finite. */
 const MASKED = -1e9;
 
+/**
+ * What decoding reads besides the cache itself: the family's prepared weights and the rotary tables tiled
+ * across heads ([maxSeqLen, heads·hd]). Built from the parameters as they are when a cache is created, and
+ * shared by every cache until a parameter is assigned a new value (its dataId changes).
+ */
+class Prepared {
+  users = 0;
+  stale = false;
+
+  constructor(
+    readonly dataIds: object[],
+    readonly weights: DecodeWeights,
+    readonly rope: { cosQ: tf.Tensor2D; sinQ: tf.Tensor2D; cosK: tf.Tensor2D; sinK: tf.Tensor2D } | null,
+  ) {}
+
+  /** Whether it was built from exactly these parameter values. */
+  matches(dataIds: object[]): boolean {
+    return (
+      !this.stale && dataIds.length === this.dataIds.length && dataIds.every((d, i) => d === this.dataIds[i])
+    );
+  }
+
+  release(): void {
+    this.users--;
+    this.disposeIfUnused();
+  }
+
+  retire(): void {
+    this.stale = true;
+    this.disposeIfUnused();
+  }
+
+  private disposeIfUnused(): void {
+    if (!this.stale || this.users > 0) return;
+    for (const t of Object.values(this.weights.t)) t.dispose();
+    if (this.rope) for (const t of Object.values(this.rope)) t.dispose();
+  }
+}
+
 class Cache implements KVCache {
   length = 0;
   /**
@@ -30,22 +69,20 @@ class Cache implements KVCache {
     readonly batch: number,
     readonly capacity: number,
     nLayers: number,
-    readonly weights: DecodeWeights,
-    /** Rotary tables tiled across query and key heads, [maxSeqLen, heads·hd]; null without rotary. */
-    readonly rope: { cosQ: tf.Tensor2D; sinQ: tf.Tensor2D; cosK: tf.Tensor2D; sinK: tf.Tensor2D } | null,
+    readonly prepared: Prepared,
   ) {
     this.keys = new Array(nLayers).fill(null);
     this.values = new Array(nLayers).fill(null);
     this.keyValid = Array.from({ length: batch }, () => new Uint8Array(capacity));
     this.nextPos = new Array(batch).fill(0);
+    prepared.users++;
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const t of [...this.keys, ...this.values]) t?.dispose();
-    for (const t of Object.values(this.weights.t)) t.dispose();
-    if (this.rope) for (const t of Object.values(this.rope)) t.dispose();
+    this.prepared.release();
   }
 }
 
@@ -69,6 +106,8 @@ function readMask(mask: tf.Tensor2D | undefined, batch: number, time: number): U
 export class Decoder implements DecoderModel {
   readonly family: Family;
   private readonly rotary: RotaryTables | null;
+  /** Decode weights of the latest cache, reused while the parameters keep their values. */
+  private prepared: Prepared | null = null;
 
   constructor(
     readonly config: ModelConfig,
@@ -138,6 +177,14 @@ export class Decoder implements DecoderModel {
         `cache capacity ${capacity} exceeds the model's maximum sequence length ${this.config.maxSeqLen}`,
       );
     }
+    return new Cache(batch, capacity, this.config.nLayers, this.prepare());
+  }
+
+  /** The decode weights for the parameters' current values, built once and shared while they last. */
+  private prepare(): Prepared {
+    const dataIds = Object.values(this.params).map((p) => p.dataId as object);
+    if (this.prepared?.matches(dataIds)) return this.prepared;
+    this.prepared?.retire();
     const weights = this.family.decode.prepare(this.view());
     const { nHeads, nKvHeads } = this.config;
     const rot = this.rotary;
@@ -149,7 +196,8 @@ export class Decoder implements DecoderModel {
           sinK: tf.tile(rot.sin, [1, nKvHeads]) as tf.Tensor2D,
         }))
       : null;
-    return new Cache(batch, capacity, this.config.nLayers, weights, rope);
+    this.prepared = new Prepared(dataIds, weights, rope);
+    return this.prepared;
   }
 
   forwardCached(tokens: tf.Tensor2D, kv: KVCache, opts: { mask?: tf.Tensor2D } = {}): tf.Tensor2D {
@@ -170,7 +218,7 @@ export class Decoder implements DecoderModel {
         const dim = this.config.dim;
         x = tf.reshape(tf.slice(tf.reshape(x, [b, t, dim]), [0, t - 1, 0], [b, 1, dim]), [1, b, dim]);
       }
-      const logits = this.family.decode.head(cache.weights, x); // [1, B, V]
+      const logits = this.family.decode.head(cache.prepared.weights, x); // [1, B, V]
       return tf.reshape(logits, [b, this.config.vocabSize]) as tf.Tensor2D;
     });
     cache.length += t;
@@ -182,6 +230,8 @@ export class Decoder implements DecoderModel {
   }
 
   dispose(): void {
+    this.prepared?.retire();
+    this.prepared = null;
     for (const p of Object.values(this.params)) p.dispose();
     if (this.rotary) for (const t of Object.values(this.rotary)) t.dispose();
   }
@@ -249,15 +299,16 @@ export class Decoder implements DecoderModel {
   private cachedTrunk(tokens: tf.Tensor2D, mask: Uint8Array[] | null, cache: Cache): tf.Tensor3D {
     const cfg = this.config;
     const dec = this.family.decode;
-    const w = cache.weights;
+    const w = cache.prepared.weights;
+    const ropeTables = cache.prepared.rope;
     const [b, t] = tokens.shape;
     const pos = this.positions(tokens, mask, cache);
-    const rope = cache.rope
+    const rope = ropeTables
       ? {
-          cosQ: tf.gather(cache.rope.cosQ, pos.ids),
-          sinQ: tf.gather(cache.rope.sinQ, pos.ids),
-          cosK: tf.gather(cache.rope.cosK, pos.ids),
-          sinK: tf.gather(cache.rope.sinK, pos.ids),
+          cosQ: tf.gather(ropeTables.cosQ, pos.ids),
+          sinQ: tf.gather(ropeTables.sinQ, pos.ids),
+          cosK: tf.gather(ropeTables.cosK, pos.ids),
+          sinK: tf.gather(ropeTables.sinK, pos.ids),
         } // [N, heads·hd] each
       : null;
     let x = dec.embed(w, tf.reshape(tokens, [-1]) as tf.Tensor1D, pos.ids); // [1, N, D]
