@@ -1,4 +1,4 @@
-// `npm run bench -- generate [reps]`: greedy decoding speed on the bench protocol's model
+// `npm run bench -- generate [reps] [--profile] [--no-torch]`: greedy decoding speed on the bench protocol's model
 // (../shared/bench/README.md: GPT-2 style, vocab 8192, 4 layers, d 256, 4 heads; random init, seeded),
 // 128 new tokens after the 32-token LCG(seed 2) prompt, batch 1, with and without the KV cache, median of
 // `reps` runs; then the PyTorch reference (`torch_reference.py gen`) in the same run, and the ratio.
@@ -11,8 +11,10 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, selectBackend } from '../../apps/worker/src/backend.ts';
 import { generateIds } from '../../packages/core/src/decode/generate.ts';
+import { Rng, sampleToken } from '../../packages/core/src/decode/sampling.ts';
 import { BENCH_MODEL, lcgTokens } from '../../packages/core/src/model/bench-protocol.ts';
 import { randomModel } from '../../packages/core/src/model/create.ts';
+import type { DecoderModel } from '../../packages/core/src/model/types.ts';
 import { SHARED_BENCH } from '../../packages/core/src/testing/shared-data.ts';
 
 const PROMPT = 32;
@@ -38,9 +40,47 @@ function torchReference(): { cache?: number; noCache?: number; note: string } {
   return { cache: rate('kv-cache'), noCache: rate('no-cache'), note: r.stdout.trim() };
 }
 
+/** Kernel time of 32 cached decode steps, summed by kernel name (wasm kernels run synchronously). */
+async function profileSteps(model: DecoderModel, prompt: number[]): Promise<void> {
+  const cache = model.createCache(1, PROMPT + 33);
+  tf.tidy(() => model.forwardCached(tf.tensor2d([prompt], [1, PROMPT], 'int32'), cache));
+  const steps = 32;
+  let token = 0;
+  const info = await tf.profile(() => {
+    for (let s = 0; s < steps; s++) {
+      const logits = tf.tidy(() => model.forwardCached(tf.tensor2d([[token]], [1, 1], 'int32'), cache));
+      token = sampleToken(logits.dataSync(), { temperature: 0 }, new Rng(0));
+      logits.dispose();
+    }
+  });
+  cache.dispose();
+  const byKernel = new Map<string, { ms: number; n: number }>();
+  let total = 0;
+  for (const k of info.kernels) {
+    const ms = (await k.kernelTimeMs) as number;
+    const e = byKernel.get(k.name) ?? { ms: 0, n: 0 };
+    e.ms += ms;
+    e.n++;
+    byKernel.set(k.name, e);
+    total += ms;
+  }
+  console.log(
+    `profile: ${info.kernels.length / steps} kernels and ${((1000 * total) / steps).toFixed(0)} us of kernel time per decode step`,
+  );
+  for (const [name, e] of [...byKernel.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 12)) {
+    console.log(
+      `  ${((1000 * e.ms) / steps).toFixed(0).padStart(6)} us ${((100 * e.ms) / total).toFixed(1).padStart(5)}%  x${e.n / steps}  ${name}`,
+    );
+  }
+}
+
 export async function run(args: string[]): Promise<void> {
-  const reps = Number(args[0] ?? 3);
-  if (!Number.isInteger(reps) || reps < 1) throw new Error(`reps: expected an integer ≥ 1, got ${args[0]}`);
+  const positional = args.filter((a) => !a.startsWith('--'));
+  const unknown = args.filter((a) => a.startsWith('--') && a !== '--profile' && a !== '--no-torch');
+  if (unknown.length) throw new Error(`unknown flag ${unknown[0]}: expected --profile or --no-torch`);
+  const reps = Number(positional[0] ?? 3);
+  if (!Number.isInteger(reps) || reps < 1)
+    throw new Error(`reps: expected an integer ≥ 1, got ${positional[0]}`);
   const backend = await selectBackend();
   const model = randomModel({ ...BENCH_MODEL, maxSeqLen: PROMPT + NEW }, 0);
   const prompt = [lcgTokens(PROMPT, 2)];
@@ -69,10 +109,13 @@ export async function run(args: string[]): Promise<void> {
   };
   // Load on shared machines drifts: the reference's kv-cache run (its first) follows Regimen's directly.
   measure(true);
-  const torch = torchReference();
+  const torch = args.includes('--no-torch')
+    ? { note: 'PyTorch reference skipped (--no-torch)' }
+    : torchReference();
   measure(false);
   const same = outputs.true!.every((id, i) => id === outputs.false![i]);
   console.log(`regimen: cached == uncached tokens: ${same}; tensors alive: ${tf.memory().numTensors}`);
+  if (args.includes('--profile')) await profileSteps(model, prompt[0]!);
   model.dispose();
 
   console.log(`load average ${loadavg()[0]!.toFixed(1)} at the end`);

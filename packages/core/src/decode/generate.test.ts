@@ -5,7 +5,7 @@ import { loadLlama2c } from '../checkpoint/llama2c.ts';
 import { randomModel } from '../model/create.ts';
 import type { DecoderModel } from '../model/types.ts';
 import { hasSharedData, sharedData, skipReasonWithoutSharedData } from '../testing/shared-data.ts';
-import { useWasmBackend } from '../testing/tf-backend.ts';
+import { useCpuBackend, useWasmBackend } from '../testing/tf-backend.ts';
 import { Llama2cTokenizer } from '../tokenizer/llama2c.ts';
 import { generate, generateAsync, generateIds } from './generate.ts';
 import { type LogitsProcessor, repetitionPenalty } from './processors.ts';
@@ -140,46 +140,113 @@ describe.skipIf(!hasSharedData)('stories260K (llama2.c)', () => {
 });
 
 describe('KV cache on random models', () => {
-  for (const family of ['gpt2', 'llama'] as const) {
-    it(`${family}: cached decoding picks the same tokens as full recomputation, alone and batched`, {
-      timeout: 120_000,
-    }, async () => {
-      await useWasmBackend();
-      const model = randomModel(
-        {
-          family,
-          vocabSize: 97,
-          dim: 32,
-          nLayers: 2,
-          nHeads: 4,
-          nKvHeads: family === 'llama' ? 2 : 4,
-          hiddenDim: 64,
-          maxSeqLen: 48,
-          normEps: 1e-5,
-          ropeTheta: 10000,
-          ropeLayout: 'half',
-          tieEmbeddings: family === 'gpt2',
-        },
-        11,
-      );
-      // Larger weights than the 0.02 init give peaked, prompt-dependent distributions.
-      for (const p of Object.values(model.params)) p.assign(tf.tidy(() => tf.mul(p, p.rank === 2 ? 10 : 1)));
-      const prompts = [
-        [5, 17, 3],
-        [60, 2, 9, 41, 77, 8, 30],
-      ];
-      const opts = { maxNewTokens: 20, stopTokenIds: [] };
-      const cached = generateIds(model, prompts, opts);
-      const uncached = generateIds(model, prompts, { ...opts, useCache: false });
-      const alone = prompts.map((p) => generateIds(model, [p], opts)[0]!);
-      for (let r = 0; r < prompts.length; r++) {
-        expect(cached[r]!.generatedIds).toEqual(uncached[r]!.generatedIds);
-        expect(alone[r]!.generatedIds).toEqual(uncached[r]!.generatedIds);
+  // The cached path calls kernels directly (model/kernels.ts), so it is checked on a second backend too.
+  for (const [backend, use] of [
+    ['wasm', useWasmBackend],
+    ['cpu', useCpuBackend],
+  ] as const)
+    for (const family of ['gpt2', 'llama'] as const) {
+      it(`${family} on ${backend}: cached decoding picks the same tokens as full recomputation, alone and batched`, {
+        timeout: 120_000,
+      }, async () => {
+        await use();
+        const model = randomModel(
+          {
+            family,
+            vocabSize: 97,
+            dim: 32,
+            nLayers: 2,
+            nHeads: 4,
+            nKvHeads: family === 'llama' ? 2 : 4,
+            hiddenDim: 64,
+            maxSeqLen: 48,
+            normEps: 1e-5,
+            ropeTheta: 10000,
+            ropeLayout: 'half',
+            tieEmbeddings: family === 'gpt2',
+          },
+          11,
+        );
+        // Larger weights than the 0.02 init give peaked, prompt-dependent distributions.
+        for (const p of Object.values(model.params))
+          p.assign(tf.tidy(() => tf.mul(p, p.rank === 2 ? 10 : 1)));
+        const prompts = [
+          [5, 17, 3],
+          [60, 2, 9, 41, 77, 8, 30],
+        ];
+        const opts = { maxNewTokens: 20, stopTokenIds: [] };
+        const cached = generateIds(model, prompts, opts);
+        const uncached = generateIds(model, prompts, { ...opts, useCache: false });
+        const alone = prompts.map((p) => generateIds(model, [p], opts)[0]!);
+        for (let r = 0; r < prompts.length; r++) {
+          expect(cached[r]!.generatedIds).toEqual(uncached[r]!.generatedIds);
+          expect(alone[r]!.generatedIds).toEqual(uncached[r]!.generatedIds);
+        }
+        expect(new Set(alone[1]!.generatedIds).size).toBeGreaterThan(3);
+
+        tf.tidy(() => {
+          // Logits, not only their argmax: a prefill of three tokens, then one more, against the full pass.
+          const ids = [5, 17, 3, 8];
+          const cache = model.createCache(1, 8);
+          const prefill = model.forwardCached(tf.tensor2d([ids.slice(0, 3)], [1, 3], 'int32'), cache);
+          const step = model.forwardCached(tf.tensor2d([[ids[3]!]], [1, 1], 'int32'), cache);
+          const full = model.logits(tf.tensor2d([ids], [1, 4], 'int32'));
+          const at = (j: number) => tf.reshape(tf.slice(full, [0, j, 0], [1, 1, -1]), [1, -1]);
+          expect(tf.max(tf.abs(tf.sub(prefill, at(2)))).dataSync()[0]).toBeLessThan(1e-4);
+          expect(tf.max(tf.abs(tf.sub(step, at(3)))).dataSync()[0]).toBeLessThan(1e-4);
+          expect(tf.max(tf.abs(step)).dataSync()[0]).toBeGreaterThan(0.1);
+          cache.dispose();
+        });
+        model.dispose();
+      });
+    }
+});
+
+describe('decode weights shared between caches', () => {
+  it('are reused while the parameters keep their values, rebuilt after an assign, and freed with the model', async () => {
+    await useWasmBackend();
+    const before = tf.memory().numTensors;
+    const model = randomModel(
+      {
+        family: 'gpt2',
+        vocabSize: 61,
+        dim: 16,
+        nLayers: 2,
+        nHeads: 2,
+        nKvHeads: 2,
+        hiddenDim: 32,
+        maxSeqLen: 32,
+        normEps: 1e-5,
+        ropeTheta: 10000,
+        ropeLayout: 'half',
+        tieEmbeddings: true,
+      },
+      5,
+    );
+    // A variable holds the data it is assigned; the assigned tensor is disposed.
+    const update = (f: (p: tf.Variable) => tf.Tensor) => {
+      for (const p of Object.values(model.params)) {
+        if (p.rank !== 2) continue;
+        const next = f(p);
+        p.assign(next);
+        next.dispose();
       }
-      expect(new Set(alone[1]!.generatedIds).size).toBeGreaterThan(3);
-      model.dispose();
-    });
-  }
+    };
+    update((p) => tf.mul(p, 10));
+    const opts = { maxNewTokens: 12, stopTokenIds: [] };
+    const first = generateIds(model, [[3, 4, 5]], opts)[0]!.generatedIds;
+    const held = tf.memory().numTensors;
+    expect(generateIds(model, [[3, 4, 5]], opts)[0]!.generatedIds).toEqual(first);
+    expect(tf.memory().numTensors).toBe(held); // the second cache built nothing new
+    // New values: a cache must decode with them, as the uncached pass does.
+    update((p) => tf.reverse(p, 0));
+    const cached = generateIds(model, [[3, 4, 5]], opts)[0]!.generatedIds;
+    expect(cached).toEqual(generateIds(model, [[3, 4, 5]], { ...opts, useCache: false })[0]!.generatedIds);
+    expect(cached).not.toEqual(first);
+    expect(tf.memory().numTensors).toBe(held);
+    model.dispose();
+    expect(tf.memory().numTensors).toBe(before);
+  });
 });
 
 describe('repetition penalty', () => {

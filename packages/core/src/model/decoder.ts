@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Family, WeightView } from './family.ts';
+import type { DecodeWeights, Family, WeightView } from './family.ts';
 import { gpt2 } from './gpt2.ts';
+import * as kernels from './kernels.ts';
 import { llama } from './llama.ts';
 import { bmm, type LoraAdapter, linear2d, reshape } from './ops.ts';
 import { type RotaryTables, rotaryTables } from './rope.ts';
@@ -11,14 +12,53 @@ export const FAMILIES: Record<ModelFamily, Family> = { llama, gpt2 };
 /** Additive attention bias for keys a query may not see; finite so a fully masked row stays finite. */
 const MASKED = -1e9;
 
+/**
+ * What decoding reads besides the cache itself: the family's prepared weights and the rotary tables tiled
+ * across heads ([maxSeqLen, heads·hd]). Built from the parameters as they are when a cache is created, and
+ * shared by every cache until a parameter is assigned a new value (its dataId changes).
+ */
+class Prepared {
+  users = 0;
+  stale = false;
+
+  constructor(
+    readonly dataIds: object[],
+    readonly weights: DecodeWeights,
+    readonly rope: { cosQ: tf.Tensor2D; sinQ: tf.Tensor2D; cosK: tf.Tensor2D; sinK: tf.Tensor2D } | null,
+  ) {}
+
+  /** Whether it was built from exactly these parameter values. */
+  matches(dataIds: object[]): boolean {
+    return (
+      !this.stale && dataIds.length === this.dataIds.length && dataIds.every((d, i) => d === this.dataIds[i])
+    );
+  }
+
+  release(): void {
+    this.users--;
+    this.disposeIfUnused();
+  }
+
+  retire(): void {
+    this.stale = true;
+    this.disposeIfUnused();
+  }
+
+  private disposeIfUnused(): void {
+    if (!this.stale || this.users > 0) return;
+    for (const t of Object.values(this.weights.t)) t.dispose();
+    if (this.rope) for (const t of Object.values(this.rope)) t.dispose();
+  }
+}
+
 class Cache implements KVCache {
   length = 0;
   /**
-   * Per layer: keys and values [B, Hkv, S, hd]. Appending along S copies whole rows (wasm's concat is
+   * Per layer: keys and values [B·Hkv, S, hd]. Appending along S copies whole rows (wasm's concat is
    * slow along the innermost axis), and the scores' transposed batched product costs the same as a plain one.
    */
-  keys: (tf.Tensor4D | null)[];
-  values: (tf.Tensor4D | null)[];
+  keys: (tf.Tensor3D | null)[];
+  values: (tf.Tensor3D | null)[];
   /** Per row, per cached position: 1 for a real token, 0 for padding. */
   readonly keyValid: Uint8Array[];
   /** Per row: the position id the next real token gets. */
@@ -29,19 +69,20 @@ class Cache implements KVCache {
     readonly batch: number,
     readonly capacity: number,
     nLayers: number,
-    readonly derived: Record<string, tf.Tensor>,
+    readonly prepared: Prepared,
   ) {
     this.keys = new Array(nLayers).fill(null);
     this.values = new Array(nLayers).fill(null);
     this.keyValid = Array.from({ length: batch }, () => new Uint8Array(capacity));
     this.nextPos = new Array(batch).fill(0);
+    prepared.users++;
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const t of [...this.keys, ...this.values]) t?.dispose();
-    for (const t of Object.values(this.derived)) t.dispose();
+    this.prepared.release();
   }
 }
 
@@ -65,6 +106,8 @@ function readMask(mask: tf.Tensor2D | undefined, batch: number, time: number): U
 export class Decoder implements DecoderModel {
   readonly family: Family;
   private readonly rotary: RotaryTables | null;
+  /** Decode weights of the latest cache, reused while the parameters keep their values. */
+  private prepared: Prepared | null = null;
 
   constructor(
     readonly config: ModelConfig,
@@ -92,7 +135,7 @@ export class Decoder implements DecoderModel {
     this.rotary = this.family.rotary ? rotaryTables(config) : null;
   }
 
-  private view(lora?: Record<string, LoraAdapter>, derived?: Record<string, tf.Tensor>): WeightView {
+  private view(lora?: Record<string, LoraAdapter>): WeightView {
     const params = this.params;
     const cfg = this.config;
     if (lora) {
@@ -108,7 +151,6 @@ export class Decoder implements DecoderModel {
         return p;
       },
       lora: (name) => lora?.[name],
-      derived,
     };
   }
 
@@ -116,7 +158,7 @@ export class Decoder implements DecoderModel {
     const [b, t] = tokens.shape;
     return tf.tidy(() => {
       const v = this.view(opts.lora);
-      const x = this.trunk(v, tokens, readMask(opts.mask, b, t), null);
+      const x = this.trunk(v, tokens, readMask(opts.mask, b, t));
       return reshape<tf.Rank.R3>(this.family.head(v, x), [b, t, this.config.vocabSize]);
     });
   }
@@ -124,7 +166,7 @@ export class Decoder implements DecoderModel {
   hidden(tokens: tf.Tensor2D, opts: ForwardOptions = {}): tf.Tensor3D {
     const [b, t] = tokens.shape;
     return tf.tidy(() => {
-      const x = this.trunk(this.view(opts.lora), tokens, readMask(opts.mask, b, t), null);
+      const x = this.trunk(this.view(opts.lora), tokens, readMask(opts.mask, b, t));
       return tf.reshape(x, [b, t, this.config.dim]);
     });
   }
@@ -135,8 +177,27 @@ export class Decoder implements DecoderModel {
         `cache capacity ${capacity} exceeds the model's maximum sequence length ${this.config.maxSeqLen}`,
       );
     }
-    const derived = tf.tidy(() => this.family.derive(this.view()));
-    return new Cache(batch, capacity, this.config.nLayers, derived);
+    return new Cache(batch, capacity, this.config.nLayers, this.prepare());
+  }
+
+  /** The decode weights for the parameters' current values, built once and shared while they last. */
+  private prepare(): Prepared {
+    const dataIds = Object.values(this.params).map((p) => p.dataId as object);
+    if (this.prepared?.matches(dataIds)) return this.prepared;
+    this.prepared?.retire();
+    const weights = this.family.decode.prepare(this.view());
+    const { nHeads, nKvHeads } = this.config;
+    const rot = this.rotary;
+    const rope = rot
+      ? tf.tidy(() => ({
+          cosQ: tf.tile(rot.cos, [1, nHeads]) as tf.Tensor2D,
+          sinQ: tf.tile(rot.sin, [1, nHeads]) as tf.Tensor2D,
+          cosK: tf.tile(rot.cos, [1, nKvHeads]) as tf.Tensor2D,
+          sinK: tf.tile(rot.sin, [1, nKvHeads]) as tf.Tensor2D,
+        }))
+      : null;
+    this.prepared = new Prepared(dataIds, weights, rope);
+    return this.prepared;
   }
 
   forwardCached(tokens: tf.Tensor2D, kv: KVCache, opts: { mask?: tf.Tensor2D } = {}): tf.Tensor2D {
@@ -152,10 +213,13 @@ export class Decoder implements DecoderModel {
     }
     const mask = readMask(opts.mask, b, t);
     const next = tf.tidy(() => {
-      const x = this.trunk(this.view(undefined, cache.derived), tokens, mask, cache); // [N, D]
-      const last =
-        t === 1 ? x : tf.reshape(tf.slice(tf.reshape(x, [b, t, -1]), [0, t - 1, 0], [b, 1, -1]), [b, -1]);
-      return this.family.head(this.view(undefined, cache.derived), last as tf.Tensor2D); // [B, V]
+      let x = this.cachedTrunk(tokens, mask, cache); // [1, N, D]
+      if (t > 1) {
+        const dim = this.config.dim;
+        x = tf.reshape(tf.slice(tf.reshape(x, [b, t, dim]), [0, t - 1, 0], [b, 1, dim]), [1, b, dim]);
+      }
+      const logits = this.family.decode.head(cache.prepared.weights, x); // [1, B, V]
+      return tf.reshape(logits, [b, this.config.vocabSize]) as tf.Tensor2D;
     });
     cache.length += t;
     return next;
@@ -166,25 +230,21 @@ export class Decoder implements DecoderModel {
   }
 
   dispose(): void {
+    this.prepared?.retire();
+    this.prepared = null;
     for (const p of Object.values(this.params)) p.dispose();
     if (this.rotary) for (const t of Object.values(this.rotary)) t.dispose();
   }
 
   /**
-   * Embeddings through the final norm: tokens [B, T] → [B·T, D]. With a cache, the new positions follow
-   * the cached ones and their keys and values are appended to it.
+   * Position ids of tokens [B, T] that follow the cached positions (positions count real tokens only, so a
+   * left-padded row sees the same positions as it would alone), and the attention bias they need. With a
+   * cache, records the new positions in it.
    */
-  private trunk(
-    v: WeightView,
-    tokens: tf.Tensor2D,
-    mask: Uint8Array[] | null,
-    cache: Cache | null,
-  ): tf.Tensor2D {
+  private positions(tokens: tf.Tensor2D, mask: Uint8Array[] | null, cache: Cache | null) {
     const cfg = this.config;
     const [b, t] = tokens.shape;
     const past = cache?.length ?? 0;
-    const total = past + t;
-    // Positions count real tokens only, so a left-padded row sees the same positions as it would alone.
     const positions = new Int32Array(b * t);
     const valid: Uint8Array[] = [];
     for (let r = 0; r < b; r++) {
@@ -204,46 +264,67 @@ export class Decoder implements DecoderModel {
       if (cache) cache.nextPos[r] = pos;
       valid.push(row);
     }
-    const bias = this.attentionBias(
-      valid,
-      b,
-      t,
-      past,
-      total,
-      mask !== null || cache?.keyValid.some((r) => r.subarray(0, past).includes(0)) === true,
-    );
-    const posT = tf.tensor1d(positions, 'int32'); // [N]
+    const padded = mask !== null || cache?.keyValid.some((r) => r.subarray(0, past).includes(0)) === true;
+    const bias = this.attentionBias(valid, b, t, past, past + t, padded);
+    return { ids: tf.tensor1d(positions, 'int32'), bias }; // [N]; [B or 1, 1, g·T, S] or null
+  }
+
+  /** Embeddings through the final norm, differentiably: tokens [B, T] → [B·T, D]. */
+  private trunk(v: WeightView, tokens: tf.Tensor2D, mask: Uint8Array[] | null): tf.Tensor2D {
+    const cfg = this.config;
+    const [b, t] = tokens.shape;
+    const pos = this.positions(tokens, mask, null);
     const rot = this.rotary
-      ? { cos: tf.gather(this.rotary.cos, posT), sin: tf.gather(this.rotary.sin, posT) } // [N, hd] each
+      ? { cos: tf.gather(this.rotary.cos, pos.ids), sin: tf.gather(this.rotary.sin, pos.ids) } // [N, hd] each
       : null;
-    const fast = v.derived !== undefined;
-    // For families that return q·R and k·R, the tables are tiled across heads once per forward pass.
-    const tile = (table: tf.Tensor2D, heads: number) => tf.tile(table, [1, heads]) as tf.Tensor2D; // [N, heads·hd]
-    const tiled =
-      rot && fast
-        ? {
-            cosQ: tile(rot.cos, cfg.nHeads),
-            sinQ: tile(rot.sin, cfg.nHeads),
-            cosK: tile(rot.cos, cfg.nKvHeads),
-            sinK: tile(rot.sin, cfg.nKvHeads),
-          }
-        : null;
-    let x = this.family.embed(v, tf.reshape(tokens, [-1]) as tf.Tensor1D, posT); // [N, D]
+    let x = this.family.embed(v, tf.reshape(tokens, [-1]) as tf.Tensor1D, pos.ids); // [N, D]
     for (let i = 0; i < cfg.nLayers; i++) {
-      const parts = this.family.qkv(v, i, this.family.attnNorm(v, i, x));
-      let [q, k] = parts;
-      if (rot && tiled && parts.length === 5) {
-        q = tf.add(tf.mul(q, tiled.cosQ), tf.mul(parts[3], tiled.sinQ));
-        k = tf.add(tf.mul(k, tiled.cosK), tf.mul(parts[4], tiled.sinK));
-      } else if (rot) {
-        q = this.rope(q, cfg.nHeads, rot, fast);
-        k = this.rope(k, cfg.nKvHeads, rot, fast);
+      let [q, k, val] = this.family.qkv(v, i, this.family.attnNorm(v, i, x));
+      if (rot) {
+        q = this.rope(q, cfg.nHeads, rot);
+        k = this.rope(k, cfg.nKvHeads, rot);
       }
-      const y = this.attention(q, k, parts[2], b, t, bias, cache, i, fast); // [N, D]
+      const y = this.attention(q, k, val, b, t, pos.bias); // [N, D]
       x = tf.add(x, this.family.attnOut(v, i, y));
       x = tf.add(x, this.family.mlp(v, i, this.family.mlpNorm(v, i, x)));
     }
     return this.family.finalNorm(v, x);
+  }
+
+  /**
+   * The decoding counterpart of {@link trunk}: embeddings through the last layer with the KV cache, on the
+   * family's decode pieces. The new positions follow the cached ones and their keys and values are appended
+   * to the cache. Returns [1, B·T, D], before the final norm.
+   */
+  private cachedTrunk(tokens: tf.Tensor2D, mask: Uint8Array[] | null, cache: Cache): tf.Tensor3D {
+    const cfg = this.config;
+    const dec = this.family.decode;
+    const w = cache.prepared.weights;
+    const ropeTables = cache.prepared.rope;
+    const [b, t] = tokens.shape;
+    const pos = this.positions(tokens, mask, cache);
+    const rope = ropeTables
+      ? {
+          cosQ: tf.gather(ropeTables.cosQ, pos.ids),
+          sinQ: tf.gather(ropeTables.sinQ, pos.ids),
+          cosK: tf.gather(ropeTables.cosK, pos.ids),
+          sinK: tf.gather(ropeTables.sinK, pos.ids),
+        } // [N, heads·hd] each
+      : null;
+    let x = dec.embed(w, tf.reshape(tokens, [-1]) as tf.Tensor1D, pos.ids); // [1, N, D]
+    for (let i = 0; i < cfg.nLayers; i++) {
+      const parts = dec.qkv(w, i, x);
+      let [q, k] = parts as [tf.Tensor3D, tf.Tensor3D];
+      if (rope) {
+        // RoPE as x·cos + (x·R)·sin, with x·R from the family's own products.
+        q = kernels.add(kernels.mul(q, rope.cosQ), kernels.mul(parts[3]!, rope.sinQ));
+        k = kernels.add(kernels.mul(k, rope.cosK), kernels.mul(parts[4]!, rope.sinK));
+      }
+      const y = this.cachedAttention(q, k, parts[2]!, b, t, pos.bias, cache, i); // [1, N, D]
+      x = kernels.add(x, dec.attnOut(w, i, y));
+      x = kernels.add(x, dec.mlp(w, i, x));
+    }
+    return x;
   }
 
   /**
@@ -276,12 +357,11 @@ export class Decoder implements DecoderModel {
     return tf.tensor4d(data, [rows, 1, g * t, total]);
   }
 
-  private rope(x: tf.Tensor2D, heads: number, rot: { cos: tf.Tensor2D; sin: tf.Tensor2D }, fast: boolean) {
+  private rope(x: tf.Tensor2D, heads: number, rot: { cos: tf.Tensor2D; sin: tf.Tensor2D }) {
     const hd = this.config.dim / this.config.nHeads;
     const n = x.shape[0];
-    const rotation = this.rotary!.rotation;
     const flat = tf.reshape(x, [-1, hd]) as tf.Tensor2D; // [N·heads, hd]
-    const turned = tf.reshape(fast ? tf.matMul(flat, rotation) : linear2d(flat, rotation), [n, heads, hd]);
+    const turned = tf.reshape(linear2d(flat, this.rotary!.rotation), [n, heads, hd]);
     const cos = tf.reshape(rot.cos, [n, 1, hd]);
     const sin = tf.reshape(rot.sin, [n, 1, hd]);
     const out = tf.add(tf.mul(tf.reshape(x, [n, heads, hd]), cos), tf.mul(turned, sin)); // [N, heads, hd]
@@ -300,46 +380,92 @@ export class Decoder implements DecoderModel {
     b: number,
     t: number,
     bias: tf.Tensor4D | null,
-    cache: Cache | null,
-    layerIdx: number,
-    fast: boolean,
   ): tf.Tensor2D {
     const { nHeads, nKvHeads, dim } = this.config;
     const hd = dim / nHeads;
     const g = nHeads / nKvHeads;
     const heads = (x: tf.Tensor2D) =>
-      (t === 1
-        ? tf.reshape(x, [b, nKvHeads, 1, hd])
-        : tf.transpose(tf.reshape(x, [b, t, nKvHeads, hd]), [0, 2, 1, 3])) as tf.Tensor4D; // [B, Hkv, T, hd]
-    let keys = heads(k);
-    let values = heads(val);
-    if (cache) {
-      const oldK = cache.keys[layerIdx];
-      const oldV = cache.values[layerIdx];
-      if (oldK && oldV) {
-        keys = tf.concat([oldK, keys], 2); // [B, Hkv, S, hd]
-        values = tf.concat([oldV, values], 2);
-      }
-      // The cache outlives this tidy scope; the previous step's tensors are no longer needed once concatenated.
-      cache.keys[layerIdx] = tf.keep(keys);
-      cache.values[layerIdx] = tf.keep(values);
-      oldK?.dispose();
-      oldV?.dispose();
-    }
+      tf.transpose(tf.reshape(x, [b, t, nKvHeads, hd]), [0, 2, 1, 3]) as tf.Tensor4D; // [B, Hkv, T, hd]
+    const keys = heads(k);
+    const values = heads(val);
     // [B, T, H, hd] → [B, Hkv, g, T, hd] → [B, Hkv, g·T, hd]
-    const qh =
-      t === 1
-        ? tf.reshape(q, [b, nKvHeads, g, hd])
-        : tf.reshape(tf.transpose(tf.reshape(q, [b, t, nHeads, hd]), [0, 2, 1, 3]), [b, nKvHeads, g * t, hd]);
-    let scores = fast ? tf.matMul(qh, keys, false, true) : bmm(qh, tf.transpose(keys, [0, 1, 3, 2])); // [B, Hkv, g·T, S]
+    const qh = tf.reshape(tf.transpose(tf.reshape(q, [b, t, nHeads, hd]), [0, 2, 1, 3]), [
+      b,
+      nKvHeads,
+      g * t,
+      hd,
+    ]);
+    let scores = bmm(qh, tf.transpose(keys, [0, 1, 3, 2])); // [B, Hkv, g·T, S]
     if (bias) scores = tf.add(scores, bias);
-    const att = tf.softmax(scores);
-    const out = fast ? tf.matMul(att, values) : bmm(att, values); // [B, Hkv, g·T, hd]
-    if (t === 1) return tf.reshape(out, [b, dim]) as tf.Tensor2D;
+    const out = bmm(tf.softmax(scores), values); // [B, Hkv, g·T, hd]
     // [B, Hkv, g·T, hd] = [B, H, T, hd] → [B, T, H, hd] → [N, D]
     return tf.reshape(tf.transpose(tf.reshape(out, [b, nHeads, t, hd]), [0, 2, 1, 3]), [
       b * t,
       dim,
     ]) as tf.Tensor2D;
+  }
+
+  /**
+   * {@link attention} with the KV cache, on [1, N, width] activations: keys and values of the new positions
+   * are appended to the layer's cache, and queries attend to every cached position. Returns [1, N, H·hd].
+   */
+  private cachedAttention(
+    q: tf.Tensor3D,
+    k: tf.Tensor3D,
+    val: tf.Tensor3D,
+    b: number,
+    t: number,
+    bias: tf.Tensor4D | null,
+    cache: Cache,
+    layerIdx: number,
+  ): tf.Tensor3D {
+    const { nHeads, nKvHeads, dim } = this.config;
+    const hd = dim / nHeads;
+    const g = nHeads / nKvHeads;
+    // [1, B·T, Hkv·hd] → [B·Hkv, T, hd]; one new position needs no transpose.
+    const heads = (x: tf.Tensor3D) =>
+      (t === 1
+        ? tf.reshape(x, [b * nKvHeads, 1, hd])
+        : tf.reshape(tf.transpose(tf.reshape(x, [b, t, nKvHeads, hd]), [0, 2, 1, 3]), [
+            b * nKvHeads,
+            t,
+            hd,
+          ])) as tf.Tensor3D;
+    let keys = heads(k);
+    let values = heads(val);
+    const oldK = cache.keys[layerIdx];
+    const oldV = cache.values[layerIdx];
+    if (oldK && oldV) {
+      keys = tf.concat([oldK, keys], 1); // [B·Hkv, S, hd]
+      values = tf.concat([oldV, values], 1);
+    }
+    // The cache outlives this tidy scope; the previous step's tensors are no longer needed once concatenated.
+    cache.keys[layerIdx] = tf.keep(keys);
+    cache.values[layerIdx] = tf.keep(values);
+    oldK?.dispose();
+    oldV?.dispose();
+    // [B, T, H, hd] → [B, Hkv, g, T, hd] → [B·Hkv, g·T, hd]
+    const qh = (
+      t === 1
+        ? tf.reshape(q, [b * nKvHeads, g, hd])
+        : tf.reshape(tf.transpose(tf.reshape(q, [b, t, nHeads, hd]), [0, 2, 1, 3]), [b * nKvHeads, g * t, hd])
+    ) as tf.Tensor3D;
+    let scores = kernels.batchMatMul(qh, keys, true); // [B·Hkv, g·T, S]
+    if (bias) {
+      const s = keys.shape[1];
+      scores = tf.reshape(tf.add(tf.reshape(scores, [b, nKvHeads, g * t, s]), bias), [
+        b * nKvHeads,
+        g * t,
+        s,
+      ]);
+    }
+    const out = kernels.batchMatMul(kernels.softmax(scores), values, false); // [B·Hkv, g·T, hd]
+    if (t === 1) return tf.reshape(out, [1, b, dim]) as tf.Tensor3D;
+    // [B·Hkv, g·T, hd] = [B, H, T, hd] → [B, T, H, hd] → [1, N, D]
+    return tf.reshape(tf.transpose(tf.reshape(out, [b, nHeads, t, hd]), [0, 2, 1, 3]), [
+      1,
+      b * t,
+      dim,
+    ]) as tf.Tensor3D;
   }
 }

@@ -1,14 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Family, WeightView } from './family.ts';
-import {
-  embed,
-  geluTanh,
-  geluTanhTrainable,
-  layerNorm,
-  linear,
-  linearTransposed,
-  splitColumns,
-} from './ops.ts';
+import type { DecodeFamily, Family, WeightView } from './family.ts';
+import * as kernels from './kernels.ts';
+import { embed, geluTanhTrainable, layerNorm, linear, linearTransposed, splitColumns } from './ops.ts';
 
 /**
  * GPT-2: learned absolute positions, pre-LayerNorm blocks, fused qkv projection, GELU (tanh) MLP, tied or
@@ -27,20 +20,101 @@ function proj(v: WeightView, x: tf.Tensor2D, name: string): tf.Tensor2D {
   return linear(x, w2(v, `${name}.weight`), w1(v, `${name}.bias`), v.lora(`${name}.weight`)) as tf.Tensor2D;
 }
 
-/** LayerNorm without gain and bias, for decoding, where those are folded into the next projection. */
-function normalize(x: tf.Tensor2D, eps: number): tf.Tensor2D {
-  const mean = tf.mean(x, -1, true); // [N, 1]
-  const variance = tf.mean(tf.squaredDifference(x, mean), -1, true); // [N, 1]
-  // One row (a decode step): batchNorm's per-channel statistics broadcast as one value, in one kernel.
-  if (x.shape[0] === 1) return tf.batchNorm(x, mean, variance, undefined, undefined, eps) as tf.Tensor2D;
-  return tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, eps)));
-}
-
 /** diag(gain)·W and bias·W + b: a LayerNorm's affine part moved into the projection after it. */
 function foldNorm(gain: tf.Tensor1D, normBias: tf.Tensor1D, w: tf.Tensor2D, b?: tf.Tensor1D) {
-  const weight = tf.mul(tf.reshape(gain, [-1, 1]), w); // [in, out]
-  const shifted = tf.reshape(tf.matMul(tf.reshape(normBias, [1, -1]), w), [-1]); // [out]
-  return { weight, bias: b ? tf.add(shifted, b) : shifted };
+  const weight: tf.Tensor2D = tf.mul(tf.reshape(gain, [-1, 1]), w); // [in, out]
+  const shifted: tf.Tensor1D = tf.reshape(tf.matMul(tf.reshape(normBias, [1, -1]), w), [-1]); // [out]
+  return { weight, bias: b ? (tf.add(shifted, b) as tf.Tensor1D) : shifted };
+}
+
+const GELU_C = Math.sqrt(2 / Math.PI);
+
+/** The tensors of {@link decode}: folded and split projections as [1, in, out], and constants. */
+function prepareTensors(v: WeightView): Record<string, tf.Tensor> {
+  const cfg = v.cfg;
+  const d = cfg.dim;
+  const t: Record<string, tf.Tensor> = {};
+  const put = (name: string, w: tf.Tensor2D, b: tf.Tensor1D) => {
+    // A reshape shares the data, never the parameter itself, which the cache must not dispose.
+    t[`${name}.w`] = tf.reshape(w, [1, ...w.shape]); // [1, in, out]
+    // The bias gets data of its own: wasm's fused product checks the rank the data was written with
+    // (a reshape does not change it) and takes only rank 1.
+    t[`${name}.b`] = tf.mul(tf.reshape(b, [-1]), 1);
+  };
+  // Attention scores are q·k/sqrt(hd): the query columns are scaled once here instead of every step.
+  const scale = 1 / Math.sqrt(d / cfg.nHeads);
+  for (let i = 0; i < cfg.nLayers; i++) {
+    const p = layer(i);
+    const qkv = foldNorm(
+      w1(v, `${p}.ln_1.weight`),
+      w1(v, `${p}.ln_1.bias`),
+      w2(v, `${p}.attn.c_attn.weight`),
+      w1(v, `${p}.attn.c_attn.bias`),
+    );
+    // Three products instead of one and a split: the split's copies cost more than the extra kernels.
+    const ws = tf.split(qkv.weight, 3, 1) as tf.Tensor2D[];
+    const bs = tf.split(qkv.bias, 3) as tf.Tensor1D[];
+    put(`${i}.q`, tf.mul(ws[0]!, scale), tf.mul(bs[0]!, scale));
+    put(`${i}.k`, ws[1]!, bs[1]!);
+    put(`${i}.v`, ws[2]!, bs[2]!);
+    put(`${i}.o`, w2(v, `${p}.attn.c_proj.weight`), w1(v, `${p}.attn.c_proj.bias`));
+    const fc = foldNorm(
+      w1(v, `${p}.ln_2.weight`),
+      w1(v, `${p}.ln_2.bias`),
+      w2(v, `${p}.mlp.c_fc.weight`),
+      w1(v, `${p}.mlp.c_fc.bias`),
+    );
+    put(`${i}.fc`, fc.weight, fc.bias);
+    put(`${i}.proj`, w2(v, `${p}.mlp.c_proj.weight`), w1(v, `${p}.mlp.c_proj.bias`));
+  }
+  const headW = cfg.tieEmbeddings ? tf.transpose(w2(v, 'transformer.wte.weight')) : w2(v, 'lm_head.weight');
+  const head = foldNorm(w1(v, 'transformer.ln_f.weight'), w1(v, 'transformer.ln_f.bias'), headW);
+  put('head', head.weight, head.bias);
+  t.eps = tf.scalar(cfg.normEps);
+  // GELU (tanh) as x·σ(x·(a·x² + b)), the form of ops.ts geluTanh.
+  t['gelu.a'] = tf.scalar(2 * GELU_C * 0.044715);
+  t['gelu.b'] = tf.scalar(2 * GELU_C);
+  return t;
+}
+
+/** GPT-2 with the KV cache (see {@link DecodeFamily}). */
+const decode: DecodeFamily = {
+  prepare(v) {
+    const cfg = v.cfg;
+    const t = tf.tidy(() => prepareTensors(v));
+    return { cfg, t, params: { wte: v.w('transformer.wte.weight'), wpe: v.w('transformer.wpe.weight') } };
+  },
+
+  embed({ params }, ids, positions) {
+    const x = kernels.add<tf.Tensor2D>(tf.gather(params.wte!, ids), tf.gather(params.wpe!, positions)); // [N, D]
+    return tf.reshape(x, [1, ...x.shape]) as tf.Tensor3D; // [1, N, D]
+  },
+
+  qkv({ cfg, t }, i, x) {
+    const h = kernels.standardize(x, t.eps as tf.Scalar, cfg.normEps);
+    return ['q', 'k', 'v'].map((n) => dense(t, `${i}.${n}`, h));
+  },
+
+  attnOut({ t }, i, y) {
+    return dense(t, `${i}.o`, y);
+  },
+
+  mlp({ cfg, t }, i, x) {
+    const h = dense(t, `${i}.fc`, kernels.standardize(x, t.eps as tf.Scalar, cfg.normEps));
+    const inner = kernels.mul<tf.Tensor3D>(
+      h,
+      kernels.add(kernels.mul(kernels.square(h), t['gelu.a']!), t['gelu.b']!),
+    );
+    return dense(t, `${i}.proj`, kernels.mul(h, kernels.sigmoid(inner)));
+  },
+
+  head({ cfg, t }, x) {
+    return dense(t, 'head', kernels.standardize(x, t.eps as tf.Scalar, cfg.normEps));
+  },
+};
+
+function dense(t: Record<string, tf.Tensor>, name: string, x: tf.Tensor3D): tf.Tensor3D {
+  return kernels.dense(x, t[`${name}.w`] as tf.Tensor3D, t[`${name}.b`] as tf.Tensor1D);
 }
 
 export const gpt2: Family = {
@@ -87,18 +161,11 @@ export const gpt2: Family = {
   },
 
   embed(v, ids, positions) {
-    if (v.derived) {
-      return tf.add(
-        tf.gather(v.w('transformer.wte.weight'), ids),
-        tf.gather(v.w('transformer.wpe.weight'), positions),
-      );
-    }
     const tok = embed(w2(v, 'transformer.wte.weight'), ids); // [N, D]
     return tf.add(tok, embed(w2(v, 'transformer.wpe.weight'), positions));
   },
 
   attnNorm(v, i, x) {
-    if (v.derived) return normalize(x, v.cfg.normEps);
     return layerNorm(
       x,
       w1(v, `${layer(i)}.ln_1.weight`),
@@ -109,29 +176,16 @@ export const gpt2: Family = {
 
   qkv(v, i, x) {
     const d = v.cfg.dim;
-    if (!v.derived) {
-      const fused = proj(v, x, `${layer(i)}.attn.c_attn`); // [N, 3D]
-      const [q, k, val] = splitColumns(fused, [d, d, d]) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-      return [tf.mul(q, 1 / Math.sqrt(d / v.cfg.nHeads)), k, val];
-    }
-    const fused = v.derived
-      ? tf.add(tf.matMul(x, v.derived[`${i}.qkv.w`] as tf.Tensor2D), v.derived[`${i}.qkv.b`]!)
-      : proj(v, x, `${layer(i)}.attn.c_attn`); // [N, 3D]
-    const [q, k, val] = tf.split(fused, [d, d, d], 1) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-    if (v.derived) return [q, k, val];
+    const fused = proj(v, x, `${layer(i)}.attn.c_attn`); // [N, 3D]
+    const [q, k, val] = splitColumns(fused, [d, d, d]) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
     return [tf.mul(q, 1 / Math.sqrt(d / v.cfg.nHeads)), k, val];
   },
 
   attnOut(v, i, y) {
-    if (v.derived) {
-      const p = `${layer(i)}.attn.c_proj`;
-      return tf.add(tf.matMul(y, w2(v, `${p}.weight`)), w1(v, `${p}.bias`));
-    }
     return proj(v, y, `${layer(i)}.attn.c_proj`);
   },
 
   mlpNorm(v, i, x) {
-    if (v.derived) return normalize(x, v.cfg.normEps);
     return layerNorm(
       x,
       w1(v, `${layer(i)}.ln_2.weight`),
@@ -142,17 +196,10 @@ export const gpt2: Family = {
 
   mlp(v, i, x) {
     const p = `${layer(i)}.mlp`;
-    if (v.derived) {
-      const h = geluTanh(
-        tf.add(tf.matMul(x, v.derived[`${i}.fc.w`] as tf.Tensor2D), v.derived[`${i}.fc.b`]!),
-      );
-      return tf.add(tf.matMul(h as tf.Tensor2D, w2(v, `${p}.c_proj.weight`)), w1(v, `${p}.c_proj.bias`));
-    }
     return proj(v, geluTanhTrainable(proj(v, x, `${p}.c_fc`)) as tf.Tensor2D, `${p}.c_proj`);
   },
 
   finalNorm(v, x) {
-    if (v.derived) return normalize(x, v.cfg.normEps);
     return layerNorm(
       x,
       w1(v, 'transformer.ln_f.weight'),
@@ -162,7 +209,6 @@ export const gpt2: Family = {
   },
 
   head(v, x) {
-    if (v.derived) return tf.add(tf.matMul(x, v.derived['head.w'] as tf.Tensor2D), v.derived['head.b']!);
     const name = v.cfg.tieEmbeddings ? 'transformer.wte.weight' : 'lm_head.weight';
     const lora = v.lora(name);
     if (v.cfg.tieEmbeddings && !lora) return linearTransposed(x, w2(v, name)); // wte [V, D]
@@ -170,37 +216,5 @@ export const gpt2: Family = {
     return linear(x, w, undefined, lora) as tf.Tensor2D;
   },
 
-  derive(v) {
-    const out: Record<string, tf.Tensor> = {};
-    const scale = 1 / Math.sqrt(v.cfg.dim / v.cfg.nHeads);
-    const d = v.cfg.dim;
-    for (let i = 0; i < v.cfg.nLayers; i++) {
-      const p = layer(i);
-      const qkv = foldNorm(
-        w1(v, `${p}.ln_1.weight`),
-        w1(v, `${p}.ln_1.bias`),
-        w2(v, `${p}.attn.c_attn.weight`),
-        w1(v, `${p}.attn.c_attn.bias`),
-      );
-      // Attention scores are q·k/sqrt(hd): scale the query columns once here instead of every step.
-      const colScale = tf.concat([tf.fill([d], scale), tf.ones([2 * d])]); // [3D]
-      out[`${i}.qkv.w`] = tf.mul(qkv.weight, colScale);
-      out[`${i}.qkv.b`] = tf.mul(qkv.bias, colScale);
-      const fc = foldNorm(
-        w1(v, `${p}.ln_2.weight`),
-        w1(v, `${p}.ln_2.bias`),
-        w2(v, `${p}.mlp.c_fc.weight`),
-        w1(v, `${p}.mlp.c_fc.bias`),
-      );
-      out[`${i}.fc.w`] = fc.weight;
-      out[`${i}.fc.b`] = fc.bias;
-    }
-    const headW = v.cfg.tieEmbeddings
-      ? tf.transpose(w2(v, 'transformer.wte.weight'))
-      : w2(v, 'lm_head.weight');
-    const head = foldNorm(w1(v, 'transformer.ln_f.weight'), w1(v, 'transformer.ln_f.bias'), headW);
-    out['head.w'] = head.weight;
-    out['head.b'] = head.bias;
-    return out;
-  },
+  decode,
 };

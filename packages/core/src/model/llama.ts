@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Family, QkvOut, WeightView } from './family.ts';
+import type { DecodeFamily, Family, WeightView } from './family.ts';
+import * as kernels from './kernels.ts';
 import { embed, linear, linearTransposed, rmsNorm, silu } from './ops.ts';
 import { rotateColumns } from './rope.ts';
 
@@ -17,14 +18,76 @@ function proj(v: WeightView, x: tf.Tensor2D, name: string): tf.Tensor2D {
   return linear(x, w2(v, name), undefined, v.lora(name)) as tf.Tensor2D;
 }
 
-/** RMSNorm without its gain, for decoding, where the gain is folded into the next projection. */
-function normalize(x: tf.Tensor2D, eps: number): tf.Tensor2D {
-  return tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps)));
-}
-
 function fold(v: WeightView, gainName: string, w: tf.Tensor2D): tf.Tensor2D {
   return tf.mul(tf.reshape(v.w(gainName), [-1, 1]), w);
 }
+
+/** The tensors of {@link decode}: projections with norm gains folded in, as [1, in, out], and constants. */
+function prepareTensors(v: WeightView): Record<string, tf.Tensor> {
+  const cfg = v.cfg;
+  const hd = cfg.dim / cfg.nHeads;
+  const t: Record<string, tf.Tensor> = {};
+  const put = (name: string, w: tf.Tensor2D) => {
+    t[name] = tf.reshape(w, [1, ...w.shape]); // shares the data; never the parameter itself
+  };
+  for (let i = 0; i < cfg.nLayers; i++) {
+    const a = `${layer(i)}.self_attn`;
+    const m = `${layer(i)}.mlp`;
+    const norm = `${layer(i)}.input_layernorm.weight`;
+    // Attention scores are q·k/sqrt(hd): the query weights are scaled once here instead of every step.
+    const q = fold(v, norm, tf.mul(w2(v, `${a}.q_proj.weight`), 1 / Math.sqrt(hd)));
+    const k = fold(v, norm, w2(v, `${a}.k_proj.weight`));
+    put(`${i}.q`, q);
+    put(`${i}.k`, k);
+    put(`${i}.v`, fold(v, norm, w2(v, `${a}.v_proj.weight`)));
+    // q·R and k·R come out of their own products, so a decode step rotates with two multiplies and an add.
+    put(`${i}.qR`, rotateColumns(q, hd, cfg.ropeLayout));
+    put(`${i}.kR`, rotateColumns(k, hd, cfg.ropeLayout));
+    put(`${i}.o`, w2(v, `${a}.o_proj.weight`));
+    const post = `${layer(i)}.post_attention_layernorm.weight`;
+    put(`${i}.gate`, fold(v, post, w2(v, `${m}.gate_proj.weight`)));
+    put(`${i}.up`, fold(v, post, w2(v, `${m}.up_proj.weight`)));
+    put(`${i}.down`, w2(v, `${m}.down_proj.weight`));
+  }
+  const head = cfg.tieEmbeddings ? tf.transpose(w2(v, 'model.embed_tokens.weight')) : w2(v, 'lm_head.weight');
+  put('head', fold(v, 'model.norm.weight', head));
+  t.eps = tf.scalar(cfg.normEps);
+  return t;
+}
+
+/** Llama with the KV cache (see {@link DecodeFamily}). */
+const decode: DecodeFamily = {
+  prepare(v) {
+    const t = tf.tidy(() => prepareTensors(v));
+    return { cfg: v.cfg, t, params: { embed: v.w('model.embed_tokens.weight') } };
+  },
+
+  embed({ params }, ids) {
+    const x = tf.gather(params.embed!, ids) as tf.Tensor2D; // [N, D]
+    return tf.reshape(x, [1, ...x.shape]) as tf.Tensor3D; // [1, N, D]
+  },
+
+  qkv({ t }, i, x) {
+    const h = kernels.rmsScale(x, t.eps as tf.Scalar);
+    return ['q', 'k', 'v', 'qR', 'kR'].map((n) => kernels.dense(h, t[`${i}.${n}`] as tf.Tensor3D));
+  },
+
+  attnOut({ t }, i, y) {
+    return kernels.dense(y, t[`${i}.o`] as tf.Tensor3D);
+  },
+
+  mlp({ t }, i, x) {
+    const h = kernels.rmsScale(x, t.eps as tf.Scalar);
+    const gate = kernels.dense(h, t[`${i}.gate`] as tf.Tensor3D);
+    const up = kernels.dense(h, t[`${i}.up`] as tf.Tensor3D);
+    const hidden = kernels.mul<tf.Tensor3D>(kernels.mul(gate, kernels.sigmoid(gate)), up); // SiLU(gate)·up
+    return kernels.dense(hidden, t[`${i}.down`] as tf.Tensor3D);
+  },
+
+  head({ t }, x) {
+    return kernels.dense(kernels.rmsScale(x, t.eps as tf.Scalar), t.head as tf.Tensor3D);
+  },
+};
 
 export const llama: Family = {
   name: 'llama',
@@ -64,22 +127,15 @@ export const llama: Family = {
   },
 
   embed(v, ids) {
-    if (v.derived) return tf.gather(w2(v, 'model.embed_tokens.weight'), ids);
     return embed(w2(v, 'model.embed_tokens.weight'), ids) as tf.Tensor2D;
   },
 
   attnNorm(v, i, x) {
-    if (v.derived) return normalize(x, v.cfg.normEps);
     return rmsNorm(x, v.w(`${layer(i)}.input_layernorm.weight`) as tf.Tensor1D, v.cfg.normEps) as tf.Tensor2D;
   },
 
   qkv(v, i, x) {
     const hd = v.cfg.dim / v.cfg.nHeads;
-    const kv = v.cfg.nKvHeads * hd;
-    if (v.derived) {
-      const fused = tf.matMul(x, v.derived[`${i}.qkv`] as tf.Tensor2D); // [N, 2·D + 3·kv]
-      return tf.split(fused, [v.cfg.dim, kv, kv, v.cfg.dim, kv], 1) as QkvOut;
-    }
     const a = `${layer(i)}.self_attn`;
     const q: tf.Tensor2D = tf.mul(proj(v, x, `${a}.q_proj.weight`), 1 / Math.sqrt(hd));
     return [q, proj(v, x, `${a}.k_proj.weight`), proj(v, x, `${a}.v_proj.weight`)];
@@ -87,11 +143,10 @@ export const llama: Family = {
 
   attnOut(v, i, y) {
     const name = `${layer(i)}.self_attn.o_proj.weight`;
-    return v.derived ? tf.matMul(y, w2(v, name)) : proj(v, y, name);
+    return proj(v, y, name);
   },
 
   mlpNorm(v, i, x) {
-    if (v.derived) return normalize(x, v.cfg.normEps);
     return rmsNorm(
       x,
       v.w(`${layer(i)}.post_attention_layernorm.weight`) as tf.Tensor1D,
@@ -101,25 +156,15 @@ export const llama: Family = {
 
   mlp(v, i, x) {
     const p = `${layer(i)}.mlp`;
-    if (v.derived) {
-      const h = v.cfg.hiddenDim;
-      const [gate, up] = tf.split(tf.matMul(x, v.derived[`${i}.gateUp`] as tf.Tensor2D), [h, h], 1);
-      return tf.matMul(
-        tf.mul(silu(gate as tf.Tensor2D), up as tf.Tensor2D) as tf.Tensor2D,
-        w2(v, `${p}.down_proj.weight`),
-      );
-    }
     const hidden = tf.mul(silu(proj(v, x, `${p}.gate_proj.weight`)), proj(v, x, `${p}.up_proj.weight`));
     return proj(v, hidden as tf.Tensor2D, `${p}.down_proj.weight`);
   },
 
   finalNorm(v, x) {
-    if (v.derived) return normalize(x, v.cfg.normEps);
     return rmsNorm(x, v.w('model.norm.weight') as tf.Tensor1D, v.cfg.normEps) as tf.Tensor2D;
   },
 
   head(v, x) {
-    if (v.derived) return tf.matMul(x, v.derived['head'] as tf.Tensor2D);
     if (v.cfg.tieEmbeddings) {
       const name = 'model.embed_tokens.weight';
       const lora = v.lora(name);
@@ -129,36 +174,5 @@ export const llama: Family = {
     return proj(v, x, 'lm_head.weight');
   },
 
-  derive(v) {
-    const out: Record<string, tf.Tensor> = {};
-    const hd = v.cfg.dim / v.cfg.nHeads;
-    for (let i = 0; i < v.cfg.nLayers; i++) {
-      const a = `${layer(i)}.self_attn`;
-      const m = `${layer(i)}.mlp`;
-      // Attention scores are q·k/sqrt(hd): scale the query weights once here instead of every step.
-      const q: tf.Tensor2D = tf.mul(w2(v, `${a}.q_proj.weight`), 1 / Math.sqrt(hd));
-      const k = w2(v, `${a}.k_proj.weight`);
-      // q·R and k·R come out of the same product, so a decode step rotates with two multiplies and an add.
-      const layout = v.cfg.ropeLayout;
-      const parts = [
-        q,
-        k,
-        w2(v, `${a}.v_proj.weight`),
-        rotateColumns(q, hd, layout),
-        rotateColumns(k, hd, layout),
-      ];
-      const qkv = tf.concat(parts, 1) as tf.Tensor2D;
-      out[`${i}.qkv`] = fold(v, `${layer(i)}.input_layernorm.weight`, qkv);
-      const gateUp = tf.concat(
-        [w2(v, `${m}.gate_proj.weight`), w2(v, `${m}.up_proj.weight`)],
-        1,
-      ) as tf.Tensor2D;
-      out[`${i}.gateUp`] = fold(v, `${layer(i)}.post_attention_layernorm.weight`, gateUp);
-    }
-    const head = v.cfg.tieEmbeddings
-      ? tf.transpose(w2(v, 'model.embed_tokens.weight'))
-      : w2(v, 'lm_head.weight');
-    out['head'] = fold(v, 'model.norm.weight', head);
-    return out;
-  },
+  decode,
 };

@@ -70,7 +70,11 @@ export interface DecoderModel {
   logits(tokens: tf.Tensor2D, opts?: ForwardOptions): tf.Tensor3D;
   /** Final hidden states [B, T, D] (after the last norm), for pooling. */
   hidden(tokens: tf.Tensor2D, opts?: ForwardOptions): tf.Tensor3D;
-  /** An empty cache for `batch` rows of at most `capacity` positions. */
+  /**
+   * An empty cache for `batch` rows of at most `capacity` positions. The decode-time weights it reads are
+   * prepared once and kept by the model for later caches until a parameter is assigned a new value or the
+   * model is disposed.
+   */
   createCache(batch: number, capacity: number): KVCache;
   /**
    * Feeds tokens [B, T] (a prompt, or one new token per row) after what the cache holds, appends their keys
