@@ -9,6 +9,7 @@ import {
 import { type GradientEngine, LocalGradientEngine } from '@regimen/core/train/engine';
 import { createLoraAdapters, disposeLoraAdapters } from '@regimen/core/train/lora';
 import { type TrainOptions, train } from '@regimen/core/train/trainer';
+import { withDbRetry } from '../db-retry.ts';
 import { loadEnv } from '../env.ts';
 import { RunInputError, type StageContext, type StageResult } from '../stage.ts';
 import { ParallelGradientEngine } from '../train/parallel-engine.ts';
@@ -121,6 +122,9 @@ export async function trainStage(ctx: StageContext): Promise<StageResult> {
       },
       onEval: (e) => ctx.metrics.push({ step: e.step, split: 'eval', loss: e.loss }),
       onCheckpoint: async (state) => {
+        // The points up to this step are stored before the checkpoint is: a run resumed from it replays only
+        // later steps, so points still buffered when the worker died would be lost for good.
+        await withDbRetry(() => ctx.metrics.flush());
         const dir = writeTrainCheckpoint(checkpoints.runDir, model, state, lora);
         await checkpoints.commit(dir, state.step, state.step === state.totalSteps);
       },
