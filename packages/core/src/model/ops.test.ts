@@ -152,24 +152,42 @@ describe('layout helpers', () => {
 });
 
 describe('wasm fast paths and the generic fallbacks agree', () => {
-  /** Values and gradients of a small graph through bmm, splitColumns and embed, on the current backend. */
+  /**
+   * Values and gradients of a small graph through bmm, splitColumns, embed and the column sums of a bias
+   * and LayerNorm gradient (11 rows: the 8-row unrolled loop and its remainder), on the current backend.
+   */
   function run(): number[][] {
     const table = tf.tensor2d(
       Array.from({ length: 7 * 6 }, (_, i) => Math.sin(i)),
       [7, 6],
     );
     const ids = tf.tensor1d([3, 0, 6, 3, 1, 2, 5, 4], 'int32');
-    const f = (t: tf.Tensor) => {
+    const x = tf.tensor2d(
+      Array.from({ length: 11 * 6 }, (_, i) => Math.cos(i)),
+      [11, 6],
+    );
+    const bias = tf.tensor1d([0.5, -1, 2, 0, 1, -0.5]);
+    const gain = tf.tensor1d([1, 2, 0.5, -1, 1.5, 1]);
+    const f = (t: tf.Tensor, bs: tf.Tensor, gs: tf.Tensor) => {
       const rows = embed(t as tf.Tensor2D, ids) as tf.Tensor2D; // [8, 6]
       const [a, b] = splitColumns(rows, [4, 2]) as [tf.Tensor2D, tf.Tensor2D];
       const prod = bmm(tf.reshape(a, [2, 4, 4]), tf.reshape(tf.tile(b, [1, 2]), [2, 4, 4])); // [2, 4, 4]
-      return tf.sum(tf.mul(prod, tf.reshape(tf.range(0, 32, 1, 'float32'), [2, 4, 4])));
+      const y = layerNorm(
+        linear(x, tf.slice(t, [0, 0], [6, 6]) as tf.Tensor2D, bs as tf.Tensor1D),
+        gs as tf.Tensor1D,
+        bs as tf.Tensor1D,
+        1e-5,
+      ); // [11, 6]
+      return tf.add(
+        tf.sum(tf.mul(prod, tf.reshape(tf.range(0, 32, 1, 'float32'), [2, 4, 4]))),
+        tf.sum(tf.mul(y, tf.reshape(tf.range(0, 66, 1, 'float32'), [11, 6]))),
+      );
     };
     const out = tf.tidy(() => {
-      const { value, grads } = tf.valueAndGrads(f)([table]);
-      return [[...value.dataSync()], [...(grads[0] as tf.Tensor).dataSync()]];
+      const { value, grads } = tf.valueAndGrads(f)([table, bias, gain]);
+      return [[...value.dataSync()], ...grads.map((g) => [...g.dataSync()])];
     });
-    tf.dispose([table, ids]);
+    tf.dispose([table, ids, x, bias, gain]);
     return out;
   }
 
