@@ -104,9 +104,11 @@ describe('hand-written gradients match autodiff of the plain formulas', () => {
 });
 
 describe('layout helpers', () => {
-  it('transpose2d is the transpose, on the grouped path and off it', () => {
+  it('transpose2d is the transpose, on the heap and grouped paths and off them', () => {
     for (const shape of [
       [128, 24],
+      [48, 33],
+      [16, 1],
       [72, 5],
       [8, 3],
       [64, 1],
