@@ -151,11 +151,34 @@ describe('layout helpers', () => {
     const [ours, plain] = tf.tidy(() => [[...bmm(a, b).dataSync()], [...tf.matMul(a, b).dataSync()]]);
     expectClose([ours], [plain]);
   });
+
+  it('bmm with transposeB and its gradients match the batched matMul (blocks of 16 rows and not)', () => {
+    for (const [m, k, n] of [
+      [4, 5, 6],
+      [16, 32, 16],
+    ] as const) {
+      const [a, b, probe] = [
+        tf.randomNormal([2, 3, m, k], 0, 1, 'float32', 21),
+        tf.randomNormal([2, 3, n, k], 0, 1, 'float32', 22),
+        tf.randomNormal([2, 3, m, n], 0, 1, 'float32', 23),
+      ];
+      expectClose(
+        gradsOf((x, y) => bmm(x, y, true), [a, b], probe),
+        gradsOf((x, y) => tf.matMul(x, y, false, true), [a, b], probe),
+      );
+      const [ours, plain] = tf.tidy(() => [
+        [...bmm(a, b, true).dataSync()],
+        [...tf.matMul(a, b, false, true).dataSync()],
+      ]);
+      expectClose([ours], [plain]);
+    }
+  });
 });
 
 describe('wasm fast paths and the generic fallbacks agree', () => {
   /**
-   * Values and gradients of a small graph through bmm, splitColumns, embed and the column sums of a bias
+   * Values and gradients of a small graph through bmm (with and without transposeB, blocks of 16 rows and
+   * not), splitColumns, embed and the column sums of a bias
    * and LayerNorm gradient (11 rows: the 8-row unrolled loop and its remainder), on the current backend.
    */
   function run(): number[][] {
@@ -180,10 +203,13 @@ describe('wasm fast paths and the generic fallbacks agree', () => {
         bs as tf.Tensor1D,
         1e-5,
       ); // [11, 6]
-      return tf.add(
+      const u = tf.reshape(tf.tile(tf.slice(t, [0, 0], [4, 6]), [8, 1]), [2, 16, 6]);
+      const scores = bmm(u, tf.mul(u, 0.5), true); // [2, 16, 16]
+      return tf.addN([
+        tf.sum(tf.mul(scores, tf.reshape(tf.sin(tf.range(0, 512, 1, 'float32')), [2, 16, 16]))),
         tf.sum(tf.mul(prod, tf.reshape(tf.range(0, 32, 1, 'float32'), [2, 4, 4]))),
         tf.sum(tf.mul(y, tf.reshape(tf.range(0, 66, 1, 'float32'), [11, 6]))),
-      );
+      ]);
     };
     const out = tf.tidy(() => {
       const { value, grads } = tf.valueAndGrads(f)([table, bias, gain]);

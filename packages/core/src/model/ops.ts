@@ -255,70 +255,91 @@ export function splitColumns(x: tf.Tensor2D, widths: number[]): tf.Tensor2D[] {
 }
 
 /**
- * Batched product a·b over leading dims (equal in a and b, no broadcasting), neither operand transposed.
- * wasm's batched matMul kernel is ~10x slower per FLOP than its plain 2-D one, so every product — the
- * forward and both gradients, which transpose explicitly first — is done as one 2-D matMul per block.
+ * Batched product a·b (or a·bᵀ with `transposeB`) over leading dims (equal in a and b, no broadcasting).
+ * wasm's batched matMul kernel is ~10x slower per FLOP than its plain 2-D one, and its transposed
+ * products slower still, so every product — the forward and both gradients — is done as one plain 2-D
+ * matMul per block, with each block that enters transposed cut out already transposed (see
+ * {@link rowBlocks}) rather than transposing the whole operand first.
  */
-export const bmm = tf.customGrad((...args) => {
-  const [a, b, save] = args as [tf.Tensor, tf.Tensor, Save];
-  save([a, b]);
-  return {
-    value: blockProducts(a, b),
-    gradFunc: (dy, saved) => {
-      const [as, bs] = saved as [tf.Tensor, tf.Tensor];
-      const g = dy as tf.Tensor;
-      const perm = [...Array(as.rank).keys()];
-      perm.splice(-2, 2, as.rank - 1, as.rank - 2);
-      return [blockProducts(g, tf.transpose(bs, perm)), blockProducts(tf.transpose(as, perm), g)];
-    },
-  };
-}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
-
-/** a [..., M, K] · b [..., K, N] → [..., M, N] as one plain 2-D matMul per leading index. */
-function blockProducts(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const lead = a.shape.slice(0, -2);
-  const [m, k] = a.shape.slice(-2) as [number, number];
-  const [k2, n] = b.shape.slice(-2) as [number, number];
-  const leadB = b.shape.slice(0, -2);
-  if (k !== k2 || lead.length !== leadB.length || lead.some((d, i) => d !== leadB[i]))
-    throw new Error(
-      `bmm: shapes [${a.shape}] and [${b.shape}] do not multiply (equal leading dims expected)`,
-    );
-  const blocks = lead.reduce((p, d) => p * d, 1);
-  if (blocks === 1)
-    return tf.reshape(tf.matMul(tf.reshape(a, [m, k]), tf.reshape(b, [k, n])), [...lead, m, n]);
-  const aBlocks = rowBlocks(tf.reshape(a, [blocks * m, k]), blocks); // blocks × [M, K]
-  const bBlocks = rowBlocks(tf.reshape(b, [blocks * k, n]), blocks); // blocks × [K, N]
-  const products = aBlocks.map((ai, i) => tf.matMul(ai, bBlocks[i]!)); // blocks × [M, N]
-  return tf.reshape(tf.concat(products, 0), [...lead, m, n]); // [..., M, N]
+export function bmm(a: tf.Tensor, b: tf.Tensor, transposeB = false): tf.Tensor {
+  const f = tf.customGrad((...args) => {
+    const [as, bs, save] = args as [tf.Tensor, tf.Tensor, Save];
+    save([as, bs]);
+    return {
+      value: blockProducts(as, false, bs, transposeB),
+      gradFunc: (dy, saved) => {
+        const [av, bv] = saved as [tf.Tensor, tf.Tensor];
+        const g = dy as tf.Tensor;
+        // c = a·b: da = g·bᵀ, db = aᵀ·g.  c = a·bᵀ: da = g·b, db = gᵀ·a.
+        return transposeB
+          ? [blockProducts(g, false, bv, false), blockProducts(g, true, av, false)]
+          : [blockProducts(g, false, bv, true), blockProducts(av, true, g, false)];
+      },
+    };
+  });
+  return f(a, b);
 }
 
 /**
- * x split into n equal row blocks. wasm's Slice (and so SplitV) copies its whole input out of the heap
- * once per output, so on the backends whose values live in this thread's memory (wasm, cpu) the blocks
- * are cut from x's values directly (on wasm from a view of its heap, allocating nothing); elsewhere
- * `split` runs in stages of 4, which copies far less than one n-way split.
+ * op(a)·op(b) over equal leading dims, op = transpose of the last two axes where asked, as one plain 2-D
+ * matMul per leading index.
  */
-function rowBlocks(x: tf.Tensor2D, n: number): tf.Tensor2D[] {
+function blockProducts(a: tf.Tensor, ta: boolean, b: tf.Tensor, tb: boolean): tf.Tensor {
+  const lead = a.shape.slice(0, -2);
+  const [ar, ac] = a.shape.slice(-2) as [number, number];
+  const [br, bc] = b.shape.slice(-2) as [number, number];
+  const [m, k] = ta ? [ac, ar] : [ar, ac];
+  const [k2, n] = tb ? [bc, br] : [br, bc];
+  const leadB = b.shape.slice(0, -2);
+  if (k !== k2 || lead.length !== leadB.length || lead.some((d, i) => d !== leadB[i]))
+    throw new Error(
+      `bmm: shapes [${a.shape}]${ta ? 'ᵀ' : ''} and [${b.shape}]${tb ? 'ᵀ' : ''} do not multiply (equal leading dims expected)`,
+    );
+  const blocks = lead.reduce((p, d) => p * d, 1);
+  const aBlocks = rowBlocks(tf.reshape(a, [blocks * ar, ac]), blocks, ta); // blocks × [M, K]
+  const bBlocks = rowBlocks(tf.reshape(b, [blocks * br, bc]), blocks, tb); // blocks × [K, N]
+  const products = aBlocks.map((ai, i) => tf.matMul(ai, bBlocks[i]!)); // blocks × [M, N]
+  return tf.reshape(blocks === 1 ? products[0]! : tf.concat(products, 0), [...lead, m, n]); // [..., M, N]
+}
+
+/**
+ * x split into n equal row blocks, each transposed when `transposed`. wasm's Slice (and so SplitV) copies
+ * its whole input out of the heap once per output, so on the backends whose values live in this thread's
+ * memory (wasm, cpu) the blocks are cut (and transposed) from x's values directly (on wasm from a view of
+ * its heap, allocating nothing); elsewhere `split` runs in stages of 4, which copies far less than one
+ * n-way split, and blocks are transposed after.
+ */
+function rowBlocks(x: tf.Tensor2D, n: number, transposed = false): tf.Tensor2D[] {
   const [rows, cols] = x.shape;
-  const size = (rows / n) * cols;
-  if (heapView(x)) {
+  const r = rows / n;
+  const size = r * cols;
+  const shape: [number, number] = transposed ? [cols, r] : [r, cols];
+  if (n === 1 && !transposed) return [x];
+  const heap = heapView(x) !== undefined;
+  if (heap || tf.getBackend() === 'cpu') {
     // Each block goes through a reused buffer: the heap view may move as the blocks are allocated, and
     // wasm copies a new tensor's values in at once.
     if (scratch.length < size) scratch = new Float32Array(size);
     const buf = scratch.subarray(0, size);
+    const data = heap ? undefined : (x.dataSync() as Float32Array);
     return Array.from({ length: n }, (_, i) => {
-      buf.set((heapView(x) as Float32Array).subarray(i * size, (i + 1) * size));
-      return tf.tensor2d(buf, [rows / n, cols], 'float32');
+      const src = (data ?? (heapView(x) as Float32Array)).subarray(i * size, (i + 1) * size);
+      if (!transposed && data) return tf.tensor2d(src, shape, 'float32');
+      // cpu keeps the array it is given, so each block there gets its own.
+      const out = data ? new Float32Array(size) : buf;
+      if (!transposed) out.set(src);
+      else if (r % 16 === 0 && cols > 1) transposeRows16(src, out, r, cols);
+      else transposePlain(src, out, r, cols);
+      return tf.tensor2d(out, shape, 'float32');
     });
   }
-  if (tf.getBackend() === 'cpu') {
-    const data = x.dataSync() as Float32Array;
-    return Array.from({ length: n }, (_, i) =>
-      tf.tensor2d(data.subarray(i * size, (i + 1) * size), [rows / n, cols], 'float32'),
-    );
-  }
-  return stagedSplit(x, n);
+  const parts = stagedSplit(x, n);
+  return transposed ? parts.map((p) => tf.transpose(p)) : parts;
+}
+
+/** dst [C, R] = src [R, C]ᵀ, element by element. */
+function transposePlain(src: Float32Array, dst: Float32Array, r: number, c: number): void {
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) dst[j * r + i] = src[i * c + j] as number;
 }
 
 function stagedSplit(x: tf.Tensor2D, n: number): tf.Tensor2D[] {
