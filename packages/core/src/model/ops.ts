@@ -34,6 +34,29 @@ export function heapView(t: tf.Tensor): Float32Array | undefined {
   return typeof b.typedArrayFromHeap === 'function' ? b.typedArrayFromHeap(t) : undefined;
 }
 
+/**
+ * Makes wasm's Identity kernel (behind tf.clone, and so behind every tensor a gradient saves) share its
+ * input's memory, as the cpu and WebGL backends' Identity does, instead of copying it: tensors are
+ * immutable, and a training step saves ~30 MB of activations. A no-op where wasm is not registered or
+ * this already ran; entry points that load wasm call it once.
+ */
+export function shareIdentityOnWasm(): void {
+  const kernel = tf.getKernel('Identity', 'wasm');
+  if (!kernel || (kernel.kernelFunc as { shares?: boolean }).shares) return;
+  const copy = kernel.kernelFunc;
+  const share = ((args: { inputs: { x: tf.TensorInfo }; backend: unknown }) => {
+    const { x } = args.inputs;
+    const backend = args.backend as { incRef?: (dataId: object) => void };
+    if (x.dtype === 'string' || typeof backend.incRef !== 'function')
+      return copy(args as Parameters<typeof copy>[0]);
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  }) as tf.KernelFunc & { shares?: boolean };
+  share.shares = true;
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({ ...kernel, kernelFunc: share });
+}
+
 /** Reused staging buffer for values copied out of the wasm heap into new tensors (wasm copies them in at once). */
 let scratch = new Float32Array(0);
 
