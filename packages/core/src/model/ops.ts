@@ -498,21 +498,23 @@ function geluInner(x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * {@link geluTanh} with its gradient written out from the saved σ(u): dy·σ·(1 + x·(1 − σ)·u'(x)), a third
- * of autodiff's elementwise ops. Same forward values.
+ * {@link geluTanh} with its gradient written out from the saved x², σ(u) and output y = x·σ:
+ * dy·(σ + y·(1 − σ)·u'(x)), u'(x) = 2c(1 + 3·0.044715x²), a third of autodiff's elementwise ops (saving
+ * costs no copies where wasm's Identity shares memory, see {@link shareIdentityOnWasm}). Same forward values.
  */
 export function geluTanhTrainable(x: tf.Tensor): tf.Tensor {
   const f = tf.customGrad((...args) => {
     const [xs, save] = args as [tf.Tensor, Save];
-    const s = tf.sigmoid(geluInner(xs));
-    save([xs, s]);
+    const x2 = tf.square(xs);
+    const s = tf.sigmoid(tf.mul(xs, tf.add(tf.mul(x2, 2 * GELU_C * 0.044715), 2 * GELU_C)));
+    const y = tf.mul(xs, s);
+    save([x2, s, y]);
     return {
-      value: tf.mul(xs, s),
+      value: y,
       gradFunc: (dy, saved) => {
-        const [xv, sv] = saved as [tf.Tensor, tf.Tensor];
-        const du = tf.add(tf.mul(tf.square(xv), 3 * 2 * GELU_C * 0.044715), 2 * GELU_C); // u'(x)
-        const slope = tf.add(tf.mul(tf.mul(xv, tf.sub(1, sv)), du), 1);
-        return tf.mul(dy, tf.mul(sv, slope));
+        const [x2v, sv, yv] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const du = tf.add(tf.mul(x2v, 3 * 2 * GELU_C * 0.044715), 2 * GELU_C); // u'(x)
+        return tf.mul(dy, tf.add(sv, tf.mul(tf.mul(yv, tf.sub(1, sv)), du)));
       },
     };
   });
