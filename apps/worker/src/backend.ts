@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { shareIdentityOnWasm } from '@regimen/core/model/ops';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadEnv } from './env.ts';
 
@@ -49,6 +50,7 @@ export async function selectBackend(forced = loadEnv().REGIMEN_BACKEND): Promise
         );
         // Threads need a blob: worker that Node cannot start (STACK-NOTES.md); SIMD stays on.
         wasm.setThreadsCount?.(1);
+        shareIdentityOnWasm();
         return 'wasm';
       },
     },

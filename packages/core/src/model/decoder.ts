@@ -395,7 +395,7 @@ export class Decoder implements DecoderModel {
       g * t,
       hd,
     ]);
-    let scores = bmm(qh, tf.transpose(keys, [0, 1, 3, 2])); // [B, Hkv, g·T, S]
+    let scores = bmm(qh, keys, true); // qh·keysᵀ [B, Hkv, g·T, S]
     if (bias) scores = tf.add(scores, bias);
     const out = bmm(tf.softmax(scores), values); // [B, Hkv, g·T, hd]
     // [B, Hkv, g·T, hd] = [B, H, T, hd] → [B, T, H, hd] → [N, D]

@@ -104,9 +104,11 @@ describe('hand-written gradients match autodiff of the plain formulas', () => {
 });
 
 describe('layout helpers', () => {
-  it('transpose2d is the transpose, on the grouped path and off it', () => {
+  it('transpose2d is the transpose, on the heap and grouped paths and off them', () => {
     for (const shape of [
       [128, 24],
+      [48, 33],
+      [16, 1],
       [72, 5],
       [8, 3],
       [64, 1],
@@ -149,27 +151,71 @@ describe('layout helpers', () => {
     const [ours, plain] = tf.tidy(() => [[...bmm(a, b).dataSync()], [...tf.matMul(a, b).dataSync()]]);
     expectClose([ours], [plain]);
   });
+
+  it('bmm with transposeB and its gradients match the batched matMul (blocks of 16 rows and not)', () => {
+    for (const [m, k, n] of [
+      [4, 5, 6],
+      [16, 32, 16],
+    ] as const) {
+      const [a, b, probe] = [
+        tf.randomNormal([2, 3, m, k], 0, 1, 'float32', 21),
+        tf.randomNormal([2, 3, n, k], 0, 1, 'float32', 22),
+        tf.randomNormal([2, 3, m, n], 0, 1, 'float32', 23),
+      ];
+      expectClose(
+        gradsOf((x, y) => bmm(x, y, true), [a, b], probe),
+        gradsOf((x, y) => tf.matMul(x, y, false, true), [a, b], probe),
+      );
+      const [ours, plain] = tf.tidy(() => [
+        [...bmm(a, b, true).dataSync()],
+        [...tf.matMul(a, b, false, true).dataSync()],
+      ]);
+      expectClose([ours], [plain]);
+    }
+  });
 });
 
 describe('wasm fast paths and the generic fallbacks agree', () => {
-  /** Values and gradients of a small graph through bmm, splitColumns and embed, on the current backend. */
+  /**
+   * Values and gradients of a small graph through bmm (with and without transposeB, blocks of 16 rows and
+   * not), splitColumns, embed and the column sums of a bias
+   * and LayerNorm gradient (11 rows: the 8-row unrolled loop and its remainder), on the current backend.
+   */
   function run(): number[][] {
     const table = tf.tensor2d(
       Array.from({ length: 7 * 6 }, (_, i) => Math.sin(i)),
       [7, 6],
     );
     const ids = tf.tensor1d([3, 0, 6, 3, 1, 2, 5, 4], 'int32');
-    const f = (t: tf.Tensor) => {
+    const x = tf.tensor2d(
+      Array.from({ length: 11 * 6 }, (_, i) => Math.cos(i)),
+      [11, 6],
+    );
+    const bias = tf.tensor1d([0.5, -1, 2, 0, 1, -0.5]);
+    const gain = tf.tensor1d([1, 2, 0.5, -1, 1.5, 1]);
+    const f = (t: tf.Tensor, bs: tf.Tensor, gs: tf.Tensor) => {
       const rows = embed(t as tf.Tensor2D, ids) as tf.Tensor2D; // [8, 6]
       const [a, b] = splitColumns(rows, [4, 2]) as [tf.Tensor2D, tf.Tensor2D];
       const prod = bmm(tf.reshape(a, [2, 4, 4]), tf.reshape(tf.tile(b, [1, 2]), [2, 4, 4])); // [2, 4, 4]
-      return tf.sum(tf.mul(prod, tf.reshape(tf.range(0, 32, 1, 'float32'), [2, 4, 4])));
+      const y = layerNorm(
+        linear(x, tf.slice(t, [0, 0], [6, 6]) as tf.Tensor2D, bs as tf.Tensor1D),
+        gs as tf.Tensor1D,
+        bs as tf.Tensor1D,
+        1e-5,
+      ); // [11, 6]
+      const u = tf.reshape(tf.tile(tf.slice(t, [0, 0], [4, 6]), [8, 1]), [2, 16, 6]);
+      const scores = bmm(u, tf.mul(u, 0.5), true); // [2, 16, 16]
+      return tf.addN([
+        tf.sum(tf.mul(scores, tf.reshape(tf.sin(tf.range(0, 512, 1, 'float32')), [2, 16, 16]))),
+        tf.sum(tf.mul(prod, tf.reshape(tf.range(0, 32, 1, 'float32'), [2, 4, 4]))),
+        tf.sum(tf.mul(y, tf.reshape(tf.range(0, 66, 1, 'float32'), [11, 6]))),
+      ]);
     };
     const out = tf.tidy(() => {
-      const { value, grads } = tf.valueAndGrads(f)([table]);
-      return [[...value.dataSync()], [...(grads[0] as tf.Tensor).dataSync()]];
+      const { value, grads } = tf.valueAndGrads(f)([table, bias, gain]);
+      return [[...value.dataSync()], ...grads.map((g) => [...g.dataSync()])];
     });
-    tf.dispose([table, ids]);
+    tf.dispose([table, ids, x, bias, gain]);
     return out;
   }
 

@@ -34,6 +34,29 @@ export function heapView(t: tf.Tensor): Float32Array | undefined {
   return typeof b.typedArrayFromHeap === 'function' ? b.typedArrayFromHeap(t) : undefined;
 }
 
+/**
+ * Makes wasm's Identity kernel (behind tf.clone, and so behind every tensor a gradient saves) share its
+ * input's memory, as the cpu and WebGL backends' Identity does, instead of copying it: tensors are
+ * immutable, and a training step saves ~30 MB of activations. A no-op where wasm is not registered or
+ * this already ran; entry points that load wasm call it once.
+ */
+export function shareIdentityOnWasm(): void {
+  const kernel = tf.getKernel('Identity', 'wasm');
+  if (!kernel || (kernel.kernelFunc as { shares?: boolean }).shares) return;
+  const copy = kernel.kernelFunc;
+  const share = ((args: { inputs: { x: tf.TensorInfo }; backend: unknown }) => {
+    const { x } = args.inputs;
+    const backend = args.backend as { incRef?: (dataId: object) => void };
+    if (x.dtype === 'string' || typeof backend.incRef !== 'function')
+      return copy(args as Parameters<typeof copy>[0]);
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  }) as tf.KernelFunc & { shares?: boolean };
+  share.shares = true;
+  tf.unregisterKernel('Identity', 'wasm');
+  tf.registerKernel({ ...kernel, kernelFunc: share });
+}
+
 /** Reused staging buffer for values copied out of the wasm heap into new tensors (wasm copies them in at once). */
 let scratch = new Float32Array(0);
 
@@ -51,16 +74,69 @@ export function reshape<R extends tf.Rank>(x: tf.Tensor, shape: number[]): tf.Te
 }
 
 /**
- * xᵀ for x [R, C]. wasm's rank-2 Transpose kernel runs 2-5x slower than its rank-3 one on the same data
- * (40 ms against 8 ms for [8192, 256]), so rows are grouped by 8 first: [R/8, 8, C] → [C, R/8, 8] is xᵀ.
+ * A new float32 tensor whose values are left for the caller to write through {@link heapView}, where the
+ * backend can make one without filling it (wasm); undefined elsewhere.
+ */
+function uninitialized(shape: number[]): tf.Tensor | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const b = tf.backend() as unknown as { makeOutput?: (shape: number[], dtype: 'float32') => tf.TensorInfo };
+  if (typeof b.makeOutput !== 'function') return undefined;
+  return tf.engine().makeTensorFromTensorInfo(b.makeOutput(shape, 'float32'));
+}
+
+/**
+ * xᵀ for x [R, C], for hand-written gradients and custom-gradient forward passes: on wasm the result is not
+ * on the gradient tape. There it is copied in JS over views of the heap, 16 rows of x (one cache line of
+ * the result) at a time, 2-2.5x faster than wasm's Transpose kernel (4.4 ms against 10.5 for [512, 8192]).
+ * Elsewhere, and on wasm for other row counts, wasm's rank-2 Transpose kernel runs 2-5x slower than its
+ * rank-3 one on the same data (40 ms against 8 ms for [8192, 256]), so rows are grouped by 8 first:
+ * [R/8, 8, C] → [C, R/8, 8] is xᵀ.
  */
 export function transpose2d(x: tf.Tensor2D): tf.Tensor2D {
   const [r, c] = x.shape;
+  if (r % 16 === 0 && c > 1 && heapView(x)) {
+    const out = uninitialized([c, r]);
+    if (out) {
+      transposeRows16(heapView(x) as Float32Array, heapView(out) as Float32Array, r, c);
+      return out as tf.Tensor2D;
+    }
+  }
   if (r < 64 || r % 8 !== 0 || c === 1) return tf.transpose(x);
   return tf.reshape(tf.transpose(tf.reshape(x, [r / 8, 8, c]), [2, 0, 1]), [c, r]);
 }
 
-/** y = x·w with x [N, in] and w [in, out]; the gradient transposes explicitly, then multiplies plainly. */
+/** dst [C, R] = src [R, C]ᵀ for R a multiple of 16; written out, since V8 does not unroll the inner loop. */
+function transposeRows16(src: Float32Array, dst: Float32Array, r: number, c: number): void {
+  for (let r0 = 0; r0 < r; r0 += 16) {
+    for (let j = 0; j < c; j++) {
+      const d = j * r + r0;
+      const s = r0 * c + j;
+      dst[d] = src[s] as number;
+      dst[d + 1] = src[s + c] as number;
+      dst[d + 2] = src[s + 2 * c] as number;
+      dst[d + 3] = src[s + 3 * c] as number;
+      dst[d + 4] = src[s + 4 * c] as number;
+      dst[d + 5] = src[s + 5 * c] as number;
+      dst[d + 6] = src[s + 6 * c] as number;
+      dst[d + 7] = src[s + 7 * c] as number;
+      dst[d + 8] = src[s + 8 * c] as number;
+      dst[d + 9] = src[s + 9 * c] as number;
+      dst[d + 10] = src[s + 10 * c] as number;
+      dst[d + 11] = src[s + 11 * c] as number;
+      dst[d + 12] = src[s + 12 * c] as number;
+      dst[d + 13] = src[s + 13 * c] as number;
+      dst[d + 14] = src[s + 14 * c] as number;
+      dst[d + 15] = src[s + 15 * c] as number;
+    }
+  }
+}
+
+/**
+ * y = x·w with x [N, in] and w [in, out]; the gradient transposes explicitly, then multiplies plainly.
+ * XNNPACK streams its whole second operand once per few rows of the first, so the weight gradient puts
+ * the narrower of x and dy second: xᵀ·dy, or (dyᵀ·x)ᵀ when out > in (37 → 44 GFLOP/s for the MLP's and
+ * the fused q/k/v's input projections).
+ */
 export const linear2d = tf.customGrad((...args) => {
   const [x2, w2, save] = args as [tf.Tensor2D, tf.Tensor2D, Save];
   const restore = saveFor(save, [x2, w2]);
@@ -69,15 +145,19 @@ export const linear2d = tf.customGrad((...args) => {
     gradFunc: (dy, saved) => {
       const [xs, ws] = restore(saved) as [tf.Tensor2D, tf.Tensor2D];
       const g = dy as tf.Tensor2D;
-      return [tf.matMul(g, transpose2d(ws)), tf.matMul(transpose2d(xs), g)];
+      const dw =
+        g.shape[1] > xs.shape[1] ? transpose2d(tf.matMul(transpose2d(g), xs)) : tf.matMul(transpose2d(xs), g);
+      return [tf.matMul(g, transpose2d(ws)), dw];
     },
   };
 }) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
 
 /**
  * y = x·wᵀ with x [N, in] and w [out, in] (a tied output head reading the embedding table). The forward
- * pass transposes w once; the input gradient dy·w needs no transpose, and the weight gradient is
- * (xᵀ·dy)ᵀ, which transposes the small activation and the [in, out] result instead of dy [N, out].
+ * pass transposes w once; the input gradient dy·w needs no transpose. The weight gradient is dyᵀ·x:
+ * XNNPACK streams its whole second operand once per few rows of the first, so the small x [N, in] goes
+ * second; the other way round, (xᵀ·dy)ᵀ, streams dy [N, out] (16-32 MB, past the caches) and runs at
+ * ~26 GFLOP/s against ~44.
  */
 export const linearTransposed = tf.customGrad((...args) => {
   const [x2, w2, save] = args as [tf.Tensor2D, tf.Tensor2D, Save];
@@ -87,18 +167,51 @@ export const linearTransposed = tf.customGrad((...args) => {
     gradFunc: (dy, saved) => {
       const [xs, ws] = restore(saved) as [tf.Tensor2D, tf.Tensor2D];
       const g = dy as tf.Tensor2D;
-      return [tf.matMul(g, ws), transpose2d(tf.matMul(transpose2d(xs), g))];
+      return [tf.matMul(g, ws), tf.matMul(transpose2d(g), xs)];
     },
   };
 }) as (x: tf.Tensor2D, w: tf.Tensor2D) => tf.Tensor2D;
 
+/** Reused accumulators for {@link columnSums}. */
+let colAcc = new Float64Array(0);
+
 /**
- * Column sums of x [N, C] → [C] as the plain product ones[1, N]·x: wasm's Sum over axis 0 transposes x
- * first and costs ~30x more. Every gradient of a per-channel parameter (bias, norm gain) is one of these.
+ * Column sums of x [N, C] → [C]. Every gradient of a per-channel parameter (bias, norm gain) is one of
+ * these. On wasm they are summed in one pass over a view of its heap (in float64): its Sum over axis 0
+ * transposes x first (~30x slower), and the product ones[1, N]·x, which the other backends use, first
+ * packs all of x as XNNPACK's weights, 2-3x the time of the pass.
  */
-function columnSums(x: tf.Tensor2D): tf.Tensor1D {
+export function columnSums(x: tf.Tensor2D): tf.Tensor1D {
   const [n, c] = x.shape;
-  return tf.reshape(tf.matMul(tf.ones([1, n]), x), [c]);
+  const src = heapView(x);
+  if (!src) return tf.reshape(tf.matMul(tf.ones([1, n]), x), [c]);
+  if (colAcc.length < c) colAcc = new Float64Array(c);
+  sumRows(src, colAcc, n, c);
+  return tf.tensor1d(Float32Array.from(colAcc.subarray(0, c)), 'float32');
+}
+
+// The loop takes its arrays as arguments: V8 optimises it better than one over closed-over arrays.
+function sumRows(src: Float32Array, acc: Float64Array, n: number, c: number): void {
+  acc.fill(0, 0, c);
+  let r = 0;
+  for (; r + 8 <= n; r += 8) {
+    const o = r * c;
+    for (let j = 0; j < c; j++) {
+      const k = o + j;
+      const a =
+        (src[k] as number) + (src[k + c] as number) + (src[k + 2 * c] as number) + (src[k + 3 * c] as number);
+      const b =
+        (src[k + 4 * c] as number) +
+        (src[k + 5 * c] as number) +
+        (src[k + 6 * c] as number) +
+        (src[k + 7 * c] as number);
+      acc[j] = (acc[j] as number) + (a + b);
+    }
+  }
+  for (; r < n; r++) {
+    const o = r * c;
+    for (let j = 0; j < c; j++) acc[j] = (acc[j] as number) + (src[o + j] as number);
+  }
 }
 
 /** y [N, C] + bias [C], broadcast over rows; the bias gradient is a column sum of dy. */
@@ -172,70 +285,91 @@ export function splitColumns(x: tf.Tensor2D, widths: number[]): tf.Tensor2D[] {
 }
 
 /**
- * Batched product a·b over leading dims (equal in a and b, no broadcasting), neither operand transposed.
- * wasm's batched matMul kernel is ~10x slower per FLOP than its plain 2-D one, so every product — the
- * forward and both gradients, which transpose explicitly first — is done as one 2-D matMul per block.
+ * Batched product a·b (or a·bᵀ with `transposeB`) over leading dims (equal in a and b, no broadcasting).
+ * wasm's batched matMul kernel is ~10x slower per FLOP than its plain 2-D one, and its transposed
+ * products slower still, so every product — the forward and both gradients — is done as one plain 2-D
+ * matMul per block, with each block that enters transposed cut out already transposed (see
+ * {@link rowBlocks}) rather than transposing the whole operand first.
  */
-export const bmm = tf.customGrad((...args) => {
-  const [a, b, save] = args as [tf.Tensor, tf.Tensor, Save];
-  save([a, b]);
-  return {
-    value: blockProducts(a, b),
-    gradFunc: (dy, saved) => {
-      const [as, bs] = saved as [tf.Tensor, tf.Tensor];
-      const g = dy as tf.Tensor;
-      const perm = [...Array(as.rank).keys()];
-      perm.splice(-2, 2, as.rank - 1, as.rank - 2);
-      return [blockProducts(g, tf.transpose(bs, perm)), blockProducts(tf.transpose(as, perm), g)];
-    },
-  };
-}) as (a: tf.Tensor, b: tf.Tensor) => tf.Tensor;
-
-/** a [..., M, K] · b [..., K, N] → [..., M, N] as one plain 2-D matMul per leading index. */
-function blockProducts(a: tf.Tensor, b: tf.Tensor): tf.Tensor {
-  const lead = a.shape.slice(0, -2);
-  const [m, k] = a.shape.slice(-2) as [number, number];
-  const [k2, n] = b.shape.slice(-2) as [number, number];
-  const leadB = b.shape.slice(0, -2);
-  if (k !== k2 || lead.length !== leadB.length || lead.some((d, i) => d !== leadB[i]))
-    throw new Error(
-      `bmm: shapes [${a.shape}] and [${b.shape}] do not multiply (equal leading dims expected)`,
-    );
-  const blocks = lead.reduce((p, d) => p * d, 1);
-  if (blocks === 1)
-    return tf.reshape(tf.matMul(tf.reshape(a, [m, k]), tf.reshape(b, [k, n])), [...lead, m, n]);
-  const aBlocks = rowBlocks(tf.reshape(a, [blocks * m, k]), blocks); // blocks × [M, K]
-  const bBlocks = rowBlocks(tf.reshape(b, [blocks * k, n]), blocks); // blocks × [K, N]
-  const products = aBlocks.map((ai, i) => tf.matMul(ai, bBlocks[i]!)); // blocks × [M, N]
-  return tf.reshape(tf.concat(products, 0), [...lead, m, n]); // [..., M, N]
+export function bmm(a: tf.Tensor, b: tf.Tensor, transposeB = false): tf.Tensor {
+  const f = tf.customGrad((...args) => {
+    const [as, bs, save] = args as [tf.Tensor, tf.Tensor, Save];
+    save([as, bs]);
+    return {
+      value: blockProducts(as, false, bs, transposeB),
+      gradFunc: (dy, saved) => {
+        const [av, bv] = saved as [tf.Tensor, tf.Tensor];
+        const g = dy as tf.Tensor;
+        // c = a·b: da = g·bᵀ, db = aᵀ·g.  c = a·bᵀ: da = g·b, db = gᵀ·a.
+        return transposeB
+          ? [blockProducts(g, false, bv, false), blockProducts(g, true, av, false)]
+          : [blockProducts(g, false, bv, true), blockProducts(av, true, g, false)];
+      },
+    };
+  });
+  return f(a, b);
 }
 
 /**
- * x split into n equal row blocks. wasm's Slice (and so SplitV) copies its whole input out of the heap
- * once per output, so on the backends whose values live in this thread's memory (wasm, cpu) the blocks
- * are cut from x's values directly (on wasm from a view of its heap, allocating nothing); elsewhere
- * `split` runs in stages of 4, which copies far less than one n-way split.
+ * op(a)·op(b) over equal leading dims, op = transpose of the last two axes where asked, as one plain 2-D
+ * matMul per leading index.
  */
-function rowBlocks(x: tf.Tensor2D, n: number): tf.Tensor2D[] {
+function blockProducts(a: tf.Tensor, ta: boolean, b: tf.Tensor, tb: boolean): tf.Tensor {
+  const lead = a.shape.slice(0, -2);
+  const [ar, ac] = a.shape.slice(-2) as [number, number];
+  const [br, bc] = b.shape.slice(-2) as [number, number];
+  const [m, k] = ta ? [ac, ar] : [ar, ac];
+  const [k2, n] = tb ? [bc, br] : [br, bc];
+  const leadB = b.shape.slice(0, -2);
+  if (k !== k2 || lead.length !== leadB.length || lead.some((d, i) => d !== leadB[i]))
+    throw new Error(
+      `bmm: shapes [${a.shape}]${ta ? 'ᵀ' : ''} and [${b.shape}]${tb ? 'ᵀ' : ''} do not multiply (equal leading dims expected)`,
+    );
+  const blocks = lead.reduce((p, d) => p * d, 1);
+  const aBlocks = rowBlocks(tf.reshape(a, [blocks * ar, ac]), blocks, ta); // blocks × [M, K]
+  const bBlocks = rowBlocks(tf.reshape(b, [blocks * br, bc]), blocks, tb); // blocks × [K, N]
+  const products = aBlocks.map((ai, i) => tf.matMul(ai, bBlocks[i]!)); // blocks × [M, N]
+  return tf.reshape(blocks === 1 ? products[0]! : tf.concat(products, 0), [...lead, m, n]); // [..., M, N]
+}
+
+/**
+ * x split into n equal row blocks, each transposed when `transposed`. wasm's Slice (and so SplitV) copies
+ * its whole input out of the heap once per output, so on the backends whose values live in this thread's
+ * memory (wasm, cpu) the blocks are cut (and transposed) from x's values directly (on wasm from a view of
+ * its heap, allocating nothing); elsewhere `split` runs in stages of 4, which copies far less than one
+ * n-way split, and blocks are transposed after.
+ */
+function rowBlocks(x: tf.Tensor2D, n: number, transposed = false): tf.Tensor2D[] {
   const [rows, cols] = x.shape;
-  const size = (rows / n) * cols;
-  if (heapView(x)) {
+  const r = rows / n;
+  const size = r * cols;
+  const shape: [number, number] = transposed ? [cols, r] : [r, cols];
+  if (n === 1 && !transposed) return [x];
+  const heap = heapView(x) !== undefined;
+  if (heap || tf.getBackend() === 'cpu') {
     // Each block goes through a reused buffer: the heap view may move as the blocks are allocated, and
     // wasm copies a new tensor's values in at once.
     if (scratch.length < size) scratch = new Float32Array(size);
     const buf = scratch.subarray(0, size);
+    const data = heap ? undefined : (x.dataSync() as Float32Array);
     return Array.from({ length: n }, (_, i) => {
-      buf.set((heapView(x) as Float32Array).subarray(i * size, (i + 1) * size));
-      return tf.tensor2d(buf, [rows / n, cols], 'float32');
+      const src = (data ?? (heapView(x) as Float32Array)).subarray(i * size, (i + 1) * size);
+      if (!transposed && data) return tf.tensor2d(src, shape, 'float32');
+      // cpu keeps the array it is given, so each block there gets its own.
+      const out = data ? new Float32Array(size) : buf;
+      if (!transposed) out.set(src);
+      else if (r % 16 === 0 && cols > 1) transposeRows16(src, out, r, cols);
+      else transposePlain(src, out, r, cols);
+      return tf.tensor2d(out, shape, 'float32');
     });
   }
-  if (tf.getBackend() === 'cpu') {
-    const data = x.dataSync() as Float32Array;
-    return Array.from({ length: n }, (_, i) =>
-      tf.tensor2d(data.subarray(i * size, (i + 1) * size), [rows / n, cols], 'float32'),
-    );
-  }
-  return stagedSplit(x, n);
+  const parts = stagedSplit(x, n);
+  return transposed ? parts.map((p) => tf.transpose(p)) : parts;
+}
+
+/** dst [C, R] = src [R, C]ᵀ, element by element. */
+function transposePlain(src: Float32Array, dst: Float32Array, r: number, c: number): void {
+  for (let i = 0; i < r; i++) for (let j = 0; j < c; j++) dst[j * r + i] = src[i * c + j] as number;
 }
 
 function stagedSplit(x: tf.Tensor2D, n: number): tf.Tensor2D[] {
@@ -364,21 +498,23 @@ function geluInner(x: tf.Tensor): tf.Tensor {
 }
 
 /**
- * {@link geluTanh} with its gradient written out from the saved σ(u): dy·σ·(1 + x·(1 − σ)·u'(x)), a third
- * of autodiff's elementwise ops. Same forward values.
+ * {@link geluTanh} with its gradient written out from the saved x², σ(u) and output y = x·σ:
+ * dy·(σ + y·(1 − σ)·u'(x)), u'(x) = 2c(1 + 3·0.044715x²), a third of autodiff's elementwise ops (saving
+ * costs no copies where wasm's Identity shares memory, see {@link shareIdentityOnWasm}). Same forward values.
  */
 export function geluTanhTrainable(x: tf.Tensor): tf.Tensor {
   const f = tf.customGrad((...args) => {
     const [xs, save] = args as [tf.Tensor, Save];
-    const s = tf.sigmoid(geluInner(xs));
-    save([xs, s]);
+    const x2 = tf.square(xs);
+    const s = tf.sigmoid(tf.mul(xs, tf.add(tf.mul(x2, 2 * GELU_C * 0.044715), 2 * GELU_C)));
+    const y = tf.mul(xs, s);
+    save([x2, s, y]);
     return {
-      value: tf.mul(xs, s),
+      value: y,
       gradFunc: (dy, saved) => {
-        const [xv, sv] = saved as [tf.Tensor, tf.Tensor];
-        const du = tf.add(tf.mul(tf.square(xv), 3 * 2 * GELU_C * 0.044715), 2 * GELU_C); // u'(x)
-        const slope = tf.add(tf.mul(tf.mul(xv, tf.sub(1, sv)), du), 1);
-        return tf.mul(dy, tf.mul(sv, slope));
+        const [x2v, sv, yv] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+        const du = tf.add(tf.mul(x2v, 3 * 2 * GELU_C * 0.044715), 2 * GELU_C); // u'(x)
+        return tf.mul(dy, tf.add(sv, tf.mul(tf.mul(yv, tf.sub(1, sv)), du)));
       },
     };
   });

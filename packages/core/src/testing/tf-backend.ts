@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
+import { shareIdentityOnWasm } from '../model/ops.ts';
 
 /**
  * Test-only: put tfjs on the wasm backend (SIMD, one thread), as the worker does on machines without
@@ -13,6 +14,7 @@ export async function useWasmBackend(): Promise<void> {
   const dist = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist/');
   wasm.setWasmPaths(dist);
   wasm.setThreadsCount?.(1);
+  shareIdentityOnWasm();
   await tf.setBackend('wasm');
   await tf.ready();
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useWasmBackend } from '../testing/tf-backend.ts';
+import { useCpuBackend, useWasmBackend } from '../testing/tf-backend.ts';
 import { collate } from './example.ts';
 import { maskedCrossEntropy } from './loss.ts';
 
@@ -44,6 +44,31 @@ describe('maskedCrossEntropy', () => {
     const expected = row.map((z, j) => (Math.exp(z) / sum - (j === 2 ? 1 : 0)) / 2);
     expect((g[0] as number[]).map(Math.abs)).toEqual([0, 0, 0]);
     for (const [j, x] of (g[1] as number[]).entries()) expect(x).toBeCloseTo(expected[j] as number, 6);
+  });
+
+  it('has the same gradient on cpu (scatter and add) as on wasm (targets lowered in place)', async () => {
+    const run = () =>
+      tf.tidy(() => {
+        const z = tf.tensor2d(
+          Array.from({ length: 4 * 5 }, (_, i) => Math.sin(i)),
+          [4, 5],
+        );
+        const ids = tf.tensor1d([1, 4, 0, 4], 'int32');
+        const w = tf.tensor1d([1, 0, 1, 1]);
+        return [
+          ...tf
+            .grad((x: tf.Tensor) => maskedCrossEntropy(x, ids, w, 3))(z)
+            .dataSync(),
+        ];
+      });
+    await useWasmBackend();
+    const wasm = run();
+    await useCpuBackend();
+    try {
+      for (const [i, x] of run().entries()) expect(x).toBeCloseTo(wasm[i] as number, 6);
+    } finally {
+      await useWasmBackend();
+    }
   });
 
   it('caps a hopeless token at −log(1e-30) nats and keeps its gradient exact', () => {

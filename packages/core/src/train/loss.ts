@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { reshape } from '../model/ops.ts';
+import { heapView, reshape } from '../model/ops.ts';
 import './gradients.ts';
 
 /** A token's loss saturates here: −log(1e-30) ≈ 69 nats, far beyond any finetuning loss. */
@@ -47,6 +47,16 @@ export function maskedCrossEntropy(
         const [p, idx, w] = saved as [tf.Tensor2D, tf.Tensor1D, tf.Tensor1D];
         const rowScale = tf.mul(w, tf.mul(dy, tf.scalar(scale))); // [N]
         const probsScaled = tf.mul(p, tf.reshape(rowScale, [N, 1])); // [N, V]
+        // On wasm the N target entries are lowered in place, in the product just made (no other tensor
+        // holds its memory), instead of scattering into and adding a second [N, V] tensor.
+        const out = heapView(probsScaled);
+        if (out) {
+          const at = idx.dataSync();
+          const by = rowScale.dataSync();
+          const g = heapView(probsScaled) as Float32Array; // the reads above may have moved the heap
+          for (let i = 0; i < N; i++) g[at[i] as number] = (g[at[i] as number] as number) - (by[i] as number);
+          return probsScaled;
+        }
         const atTargets = tf.scatterND(tf.reshape(idx, [N, 1]), tf.neg(rowScale), [N * V]); // [N·V]
         return tf.add(probsScaled, tf.reshape(atTargets, [N, V])); // [N, V]
       },
