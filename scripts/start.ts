@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { type Database, openDatabase, takeOverShutdown } from '../packages/db/src/database.ts';
+import { type Database, openDatabase, processAlive, takeOverShutdown } from '../packages/db/src/database.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WEB = join(ROOT, 'apps', 'web');
@@ -149,15 +149,6 @@ function watchLauncher(): void {
     }
   }, 1000);
   timer.unref();
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 try {

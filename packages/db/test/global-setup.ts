@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { TestProject } from 'vitest/node';
-import { assertReachable, type Database, openDatabase } from '../src/database.ts';
+import { assertReachable, type Database, openDatabase, processAlive } from '../src/database.ts';
 import { migrate } from '../src/migrate.ts';
 
 /**
@@ -52,15 +52,6 @@ async function dropAbandoned(serverUrl: string): Promise<void> {
     }
   } finally {
     await client.end();
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
