@@ -9,31 +9,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, selectBackend } from '../../apps/worker/src/backend.ts';
 import { ParallelGradientEngine } from '../../apps/worker/src/train/parallel-engine.ts';
 import { parseRunConfig } from '../../packages/core/src/config/run-config.ts';
+import { BENCH_MODEL, benchRows } from '../../packages/core/src/model/bench-protocol.ts';
 import { randomModel } from '../../packages/core/src/model/create.ts';
-import type { ModelConfig } from '../../packages/core/src/model/types.ts';
 import { SHARED_BENCH } from '../../packages/core/src/testing/shared-data.ts';
 import { LocalGradientEngine } from '../../packages/core/src/train/engine.ts';
 import { collate } from '../../packages/core/src/train/example.ts';
-import { benchRows } from '../../packages/core/src/train/lcg.ts';
 import { train } from '../../packages/core/src/train/trainer.ts';
 
-const V = 8192;
-const T = 128;
+const V = BENCH_MODEL.vocabSize;
+const T = BENCH_MODEL.maxSeqLen;
 const B = 8;
-const BENCH_MODEL: ModelConfig = {
-  family: 'gpt2',
-  vocabSize: V,
-  dim: 256,
-  nLayers: 4,
-  nHeads: 4,
-  nKvHeads: 4,
-  hiddenDim: 1024,
-  maxSeqLen: T,
-  normEps: 1e-5,
-  ropeTheta: 10000,
-  ropeLayout: 'half',
-  tieEmbeddings: true,
-};
 
 function flag(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(name);

@@ -1,3 +1,4 @@
+import type { TrainExample } from '../train/example.ts';
 import type { ModelConfig } from './types.ts';
 
 /**
@@ -31,4 +32,13 @@ export function lcgTokens(n: number, seed: number, vocab = BENCH_MODEL.vocabSize
     out.push((x >> 8) % vocab);
   }
   return out;
+}
+
+/** The bench batch as plain-LM training rows: B rows of T + 1 tokens, every prediction carrying loss. */
+export function benchRows(B: number, T: number, vocab: number, seed: number): TrainExample[] {
+  const tokens = lcgTokens(B * (T + 1), seed, vocab);
+  return Array.from({ length: B }, (_, b) => {
+    const ids = tokens.slice(b * (T + 1), (b + 1) * (T + 1));
+    return { ids, lossMask: ids.map(() => 1) };
+  });
 }

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadHfModel } from '../checkpoint/hf.ts';
 import { parseRunConfig } from '../config/run-config.ts';
+import { benchRows } from '../model/bench-protocol.ts';
 import { SHARED_BENCH } from '../testing/shared-data.ts';
 import { useWasmBackend } from '../testing/tf-backend.ts';
 import { LocalGradientEngine } from './engine.ts';
-import { benchRows } from './lcg.ts';
 import { train } from './trainer.ts';
 
 // The PyTorch peer of ../shared/bench: its seed-0 weights exported as a Hugging Face folder, trained for
