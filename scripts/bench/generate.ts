@@ -43,7 +43,7 @@ function torchReference(): { cache?: number; noCache?: number; note: string } {
 /** Kernel time of 32 cached decode steps, summed by kernel name (wasm kernels run synchronously). */
 async function profileSteps(model: DecoderModel, prompt: number[]): Promise<void> {
   const cache = model.createCache(1, PROMPT + 33);
-  tf.tidy(() => model.forwardCached(tf.tensor2d([prompt], [1, PROMPT], 'int32'), cache));
+  tf.tidy(() => model.forwardCached(tf.tensor2d([prompt], [1, PROMPT], 'int32'), cache)).dispose(); // the prefill
   const steps = 32;
   let token = 0;
   const info = await tf.profile(() => {

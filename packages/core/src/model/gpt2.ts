@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DecodeFamily, Family, WeightView } from './family.ts';
 import * as kernels from './kernels.ts';
-import { embed, geluTanhTrainable, layerNorm, linear, linearTransposed, splitColumns } from './ops.ts';
+import { embed, geluTanh, layerNorm, linear, linearTransposed, splitColumns } from './ops.ts';
 
 /**
  * GPT-2: learned absolute positions, pre-LayerNorm blocks, fused qkv projection, GELU (tanh) MLP, tied or
@@ -196,7 +196,7 @@ export const gpt2: Family = {
 
   mlp(v, i, x) {
     const p = `${layer(i)}.mlp`;
-    return proj(v, geluTanhTrainable(proj(v, x, `${p}.c_fc`)) as tf.Tensor2D, `${p}.c_proj`);
+    return proj(v, geluTanh(proj(v, x, `${p}.c_fc`)) as tf.Tensor2D, `${p}.c_proj`);
   },
 
   finalNorm(v, x) {

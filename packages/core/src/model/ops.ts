@@ -60,6 +60,12 @@ export function shareIdentityOnWasm(): void {
 /** Reused staging buffer for values copied out of the wasm heap into new tensors (wasm copies them in at once). */
 let scratch = new Float32Array(0);
 
+/** The first `size` floats of the staging buffer, grown as needed. */
+function staging(size: number): Float32Array {
+  if (scratch.length < size) scratch = new Float32Array(size);
+  return scratch.subarray(0, size);
+}
+
 /**
  * tf.reshape for tensors on the gradient tape: tfjs's own Reshape gradient keeps its whole input (a full
  * copy on wasm, 16 MB for a batch's logits) only to read its shape; this one remembers just the shape.
@@ -276,8 +282,7 @@ export function splitColumns(x: tf.Tensor2D, widths: number[]): tf.Tensor2D[] {
   });
   function columnBlock(xs: tf.Tensor2D, from: number, width: number): tf.Tensor2D {
     if (!heapView(xs)) return tf.slice(xs, [0, from], [n, width]);
-    if (scratch.length < n * width) scratch = new Float32Array(n * width);
-    const buf = scratch.subarray(0, n * width);
+    const buf = staging(n * width);
     const src = heapView(xs) as Float32Array;
     for (let r = 0; r < n; r++) buf.set(src.subarray(r * c + from, r * c + from + width), r * width);
     return tf.tensor2d(buf, [n, width], 'float32');
@@ -349,8 +354,7 @@ function rowBlocks(x: tf.Tensor2D, n: number, transposed = false): tf.Tensor2D[]
   if (heap || tf.getBackend() === 'cpu') {
     // Each block goes through a reused buffer: the heap view may move as the blocks are allocated, and
     // wasm copies a new tensor's values in at once.
-    if (scratch.length < size) scratch = new Float32Array(size);
-    const buf = scratch.subarray(0, size);
+    const buf = staging(size);
     const data = heap ? undefined : (x.dataSync() as Float32Array);
     return Array.from({ length: n }, (_, i) => {
       const src = (data ?? (heapView(x) as Float32Array)).subarray(i * size, (i + 1) * size);
@@ -411,8 +415,7 @@ function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
   const [vocab, dim] = table.shape;
   const idx = ids.dataSync();
   const n = idx.length;
-  if (scratch.length < n * dim) scratch = new Float32Array(n * dim);
-  const buf = scratch.subarray(0, n * dim);
+  const buf = staging(n * dim);
   const src = heapView(table) as Float32Array;
   for (let r = 0; r < n; r++) {
     const id = idx[r] as number;
@@ -487,22 +490,12 @@ const GELU_C = Math.sqrt(2 / Math.PI);
 
 /**
  * GELU, tanh approximation (GPT-2's `gelu_new`), written as x·σ(u) with u = 2c(x + 0.044715x³) — the same
- * function, since ½(1 + tanh z) = σ(2z) — which takes fewer ops. For forward-only use (decoding).
- */
-export function geluTanh(x: tf.Tensor): tf.Tensor {
-  return tf.mul(x, tf.sigmoid(geluInner(x)));
-}
-
-function geluInner(x: tf.Tensor): tf.Tensor {
-  return tf.mul(x, tf.add(tf.mul(tf.square(x), 2 * GELU_C * 0.044715), 2 * GELU_C));
-}
-
-/**
- * {@link geluTanh} with its gradient written out from the saved x², σ(u) and output y = x·σ:
+ * function, since ½(1 + tanh z) = σ(2z) — which takes fewer ops. Its gradient is written out from the saved
+ * x², σ(u) and output y = x·σ:
  * dy·(σ + y·(1 − σ)·u'(x)), u'(x) = 2c(1 + 3·0.044715x²), a third of autodiff's elementwise ops (saving
  * costs no copies where wasm's Identity shares memory, see {@link shareIdentityOnWasm}). Same forward values.
  */
-export function geluTanhTrainable(x: tf.Tensor): tf.Tensor {
+export function geluTanh(x: tf.Tensor): tf.Tensor {
   const f = tf.customGrad((...args) => {
     const [xs, save] = args as [tf.Tensor, Save];
     const x2 = tf.square(xs);
