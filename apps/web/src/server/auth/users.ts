@@ -1,3 +1,4 @@
+import type { Db as Tx } from '@regimen/db/queries/db';
 import { hashPassword } from 'better-auth/crypto';
 import { z } from 'zod';
 import { env } from '../../env.ts';
@@ -28,22 +29,25 @@ export async function createUser(db: Db, input: NewUserInput) {
   const existing = await db.user.findUnique({ where: { email: data.email }, select: { id: true } });
   if (existing) throw new UserExistsError(data.email);
   const hash = await hashPassword(data.password);
-  return db.$transaction(async (tx) => {
-    const user = await tx.user.create({
-      data: { email: data.email, name: data.name, role: data.role, emailVerified: true },
-      select: { id: true, email: true, name: true, role: true, createdAt: true },
-    });
-    await tx.account.create({
-      data: {
-        id: crypto.randomUUID(),
-        accountId: user.id,
-        providerId: 'credential',
-        userId: user.id,
-        password: hash,
-      },
-    });
-    return user;
+  return db.$transaction((tx) => insertCredentialUser(tx, data, hash));
+}
+
+/** The user row and its better-auth credential account, in the caller's transaction. */
+async function insertCredentialUser(tx: Tx, data: NewUserInput, passwordHash: string) {
+  const user = await tx.user.create({
+    data: { email: data.email, name: data.name, role: data.role, emailVerified: true },
+    select: { id: true, email: true, name: true, role: true, createdAt: true },
   });
+  await tx.account.create({
+    data: {
+      id: crypto.randomUUID(),
+      accountId: user.id,
+      providerId: 'credential',
+      userId: user.id,
+      password: passwordHash,
+    },
+  });
+  return user;
 }
 
 export async function setPassword(db: Db, userId: string, password: string) {
@@ -95,20 +99,6 @@ export async function createFirstAdmin(db: Db, input: Omit<NewUserInput, 'role'>
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(7201)`;
     if ((await tx.user.count()) > 0) throw new Error('an account already exists: sign in instead');
     const data = NewUserInput.parse({ ...input, role: 'admin' satisfies Role });
-    const hash = await hashPassword(data.password);
-    const user = await tx.user.create({
-      data: { email: data.email, name: data.name, role: 'admin', emailVerified: true },
-      select: { id: true, email: true, role: true },
-    });
-    await tx.account.create({
-      data: {
-        id: crypto.randomUUID(),
-        accountId: user.id,
-        providerId: 'credential',
-        userId: user.id,
-        password: hash,
-      },
-    });
-    return user;
+    return insertCredentialUser(tx, data, await hashPassword(data.password));
   });
 }

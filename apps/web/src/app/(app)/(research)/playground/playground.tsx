@@ -1,23 +1,14 @@
 'use client';
 
 import { useState } from 'react';
+import type { PlaygroundLine } from '@/server/playground';
 
 interface Targets {
   models: { id: string; name: string }[];
   checkpoints: { id: string; step: number; isFinal: boolean; run: { id: string; name: string } }[];
 }
-interface SideResult {
-  side: 'target' | 'base';
-  label: string;
-  text?: string;
-  tokens?: number;
-  finishReason?: string;
-  seconds?: number;
-  backend?: string;
-  error?: string;
-  /** A piece of text decoded so far; lines with it come before the side's final line. */
-  delta?: string;
-}
+/** One line of the playground's NDJSON stream (see server/playground.ts). */
+type SideResult = PlaygroundLine;
 
 function merge(results: SideResult[], line: SideResult): SideResult[] {
   const rest = results.filter((r) => r.side !== line.side);
