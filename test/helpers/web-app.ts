@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnGroup } from './process.ts';
 
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB_DIR = join(REPO_ROOT, 'apps', 'web');
@@ -99,7 +100,7 @@ export async function startWebApp(opts: {
 }): Promise<WebApp> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(
+  const proc = spawnGroup(
     process.execPath,
     [NEXT_BIN, 'start', '--port', String(port), '--hostname', '127.0.0.1'],
     {
@@ -115,50 +116,24 @@ export async function startWebApp(opts: {
         REGIMEN_ADMIN_PASSWORD: TEST_ADMIN.password,
         ...opts.env,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
     },
   );
-  let log = '';
-  child.stdout?.on('data', (b: Buffer) => {
-    log += b.toString();
-  });
-  child.stderr?.on('data', (b: Buffer) => {
-    log += b.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-
-  const stop = async () => {
-    if (child.exitCode === null && child.pid) {
-      // next start forks a server process; signal the whole group so none is left behind.
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        child.kill('SIGTERM');
-      }
-      const timer = setTimeout(() => {
-        if (child.pid) {
-          try {
-            process.kill(-child.pid, 'SIGKILL');
-          } catch {}
-        }
-      }, 5000);
-      await exited;
-      clearTimeout(timer);
-    }
-  };
+  const { child } = proc;
+  // next start forks a server process; stopping signals the whole group so none is left behind.
+  const stop = () => proc.stop(5000);
 
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`next start exited with ${child.exitCode}:\n${log}`);
+    if (child.exitCode !== null)
+      throw new Error(`next start exited with ${child.exitCode}:\n${proc.output()}`);
     try {
       const res = await fetch(`${url}/api/health`);
-      if (res.ok) return { url, output: () => log, stop };
+      if (res.ok) return { url, output: proc.output, stop };
     } catch {
       // not listening yet
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   await stop();
-  throw new Error(`next start did not answer on ${url} within 60 s:\n${log}`);
+  throw new Error(`next start did not answer on ${url} within 60 s:\n${proc.output()}`);
 }
