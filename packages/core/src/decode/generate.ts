@@ -192,10 +192,7 @@ function* decodeSteps(
           'int32',
         );
         const mask = needsMask
-          ? tf.tensor2d(
-              feeds.flatMap((f, r) => [...maskValues.slice(r * width, (r + 1) * width), ...f.map(() => 1)]),
-              [b, seq],
-            )
+          ? feeds.map((f, r) => [...maskValues.slice(r * width, (r + 1) * width), ...f.map(() => 1)])
           : undefined;
         const all = model.logits(tokens, { mask }); // [B, seq, V]
         return tf.reshape(tf.slice(all, [0, seq - 1, 0], [b, 1, vocabSize]), [b, vocabSize]) as tf.Tensor2D;
@@ -209,7 +206,9 @@ function* decodeSteps(
     try {
       const first = tf.tidy(() => {
         const tokens = tf.tensor2d(padded, [b, width], 'int32');
-        const mask = needsMask ? tf.tensor2d(maskValues, [b, width]) : undefined;
+        const mask = needsMask
+          ? promptIds.map((_, r) => maskValues.slice(r * width, (r + 1) * width))
+          : undefined;
         return model.forwardCached(tokens, cache, { mask });
       });
       let done = choose(first);

@@ -83,6 +83,12 @@ class Cache implements KVCache {
   readonly keyValid: Uint8Array[];
   /** Per row: the position id the next real token gets. */
   readonly nextPos: number[];
+  /**
+   * [B, 1, 1, capacity] additive bias of the cached keys (MASKED where a key was padding), on the device;
+   * built when a masked call records padding, so one-token steps need no bias from the host. Null while no
+   * key is padding.
+   */
+  padBias: tf.Tensor4D | null = null;
   disposed = false;
 
   constructor(
@@ -102,20 +108,24 @@ class Cache implements KVCache {
     if (this.disposed) return;
     this.disposed = true;
     for (const t of [...this.keys, ...this.values]) t?.dispose();
+    this.padBias?.dispose();
     this.prepared.release();
   }
 }
 
-/** Reads a [B, T] 0/1 mask into per-row arrays (masks are small; positions and biases are built in JS). */
-function readMask(mask: tf.Tensor2D | undefined, batch: number, time: number): Uint8Array[] | null {
+/** Checks a host mask [B][T] and turns it into per-row 0/1 arrays (masks are token bookkeeping, kept on the host). */
+function readMask(
+  mask: ReadonlyArray<ArrayLike<number>> | undefined,
+  batch: number,
+  time: number,
+): Uint8Array[] | null {
   if (!mask) return null;
-  if (mask.shape[0] !== batch || mask.shape[1] !== time) {
-    throw new Error(`attention mask has shape [${mask.shape}], expected [${batch}, ${time}] like the tokens`);
+  if (mask.length !== batch || mask.some((row) => row.length !== time)) {
+    throw new Error(
+      `attention mask has ${mask.length} rows of [${[...new Set(mask.map((r) => r.length))]}], expected ${batch} rows of ${time} like the tokens`,
+    );
   }
-  const data = mask.dataSync();
-  return Array.from({ length: batch }, (_, b) =>
-    Uint8Array.from(data.subarray(b * time, (b + 1) * time), (x) => (x ? 1 : 0)),
-  );
+  return mask.map((row) => Uint8Array.from(row as ArrayLike<number>, (x) => (x ? 1 : 0)));
 }
 
 /**
@@ -212,7 +222,11 @@ export class Decoder implements DecoderModel {
     return this.prepared;
   }
 
-  forwardCached(tokens: tf.Tensor2D, kv: KVCache, opts: { mask?: tf.Tensor2D } = {}): tf.Tensor2D {
+  forwardCached(
+    tokens: tf.Tensor2D,
+    kv: KVCache,
+    opts: { mask?: ReadonlyArray<ArrayLike<number>> } = {},
+  ): tf.Tensor2D {
     const cache = kv as Cache;
     if (!(cache instanceof Cache) || cache.disposed)
       throw new Error('forwardCached: not a live cache of this model');
@@ -252,11 +266,20 @@ export class Decoder implements DecoderModel {
   /**
    * Position ids of tokens [B, T] that follow the cached positions (positions count real tokens only, so a
    * left-padded row sees the same positions as it would alone), and the attention bias they need. With a
-   * cache, records the new positions in it.
+   * cache, records the new positions in it. The common cases are built on the device: a causal pass with
+   * no padding (training, evaluation) and one new token per row after the cache; padding masks and longer
+   * cached blocks build theirs from the host's bookkeeping.
    */
   private positions(tokens: tf.Tensor2D, mask: Uint8Array[] | null, cache: Cache | null) {
     const cfg = this.config;
     const [b, t] = tokens.shape;
+    if (!cache && !mask) {
+      if (t > cfg.maxSeqLen) {
+        throw new Error(`row 0: ${t} positions exceed the model's maximum sequence length ${cfg.maxSeqLen}`);
+      }
+      const ids = tf.tile(tf.range(0, t, 1, 'int32'), [b]) as tf.Tensor1D; // [N]
+      return { ids, bias: this.causalBias(t) };
+    }
     const past = cache?.length ?? 0;
     const positions = new Int32Array(b * t);
     const valid: Uint8Array[] = [];
@@ -277,9 +300,33 @@ export class Decoder implements DecoderModel {
       if (cache) cache.nextPos[r] = pos;
       valid.push(row);
     }
-    const padded = mask !== null || cache?.keyValid.some((r) => r.subarray(0, past).includes(0)) === true;
+    const ids = tf.tensor1d(positions, 'int32'); // [N]
+    if (cache && mask?.some((row) => row.includes(0))) {
+      // Padding enters the cache: the bias of every cached key, kept on the device for later steps.
+      cache.padBias?.dispose();
+      const data = new Float32Array(b * cache.capacity);
+      for (let r = 0; r < b; r++) {
+        for (let s = 0; s < past + t; s++) if (valid[r]![s] === 0) data[r * cache.capacity + s] = MASKED;
+      }
+      cache.padBias = tf.keep(tf.tensor4d(data, [b, 1, 1, cache.capacity]));
+    }
+    if (cache && t === 1 && !mask) {
+      const total = past + 1;
+      const bias = cache.padBias ? tf.slice(cache.padBias, [0, 0, 0, 0], [b, 1, 1, total]) : null;
+      return { ids, bias: bias as tf.Tensor4D | null }; // [B, 1, 1, S]: broadcast over the query heads
+    }
+    const padded = mask !== null || cache?.padBias != null;
     const bias = this.attentionBias(valid, b, t, past, past + t, padded);
-    return { ids: tf.tensor1d(positions, 'int32'), bias }; // [N]; [B or 1, 1, g·T, S] or null
+    return { ids, bias }; // [N]; [B or 1, 1, g·T, S] or null
+  }
+
+  /** [1, 1, g·T, T] causal bias for queries grouped as in `attention`, built on the device. */
+  private causalBias(t: number): tf.Tensor4D {
+    const g = this.config.nHeads / this.config.nKvHeads;
+    const query = tf.reshape(tf.tile(tf.range(0, t, 1, 'int32'), [g]), [g * t, 1]); // [g·T, 1]
+    const key = tf.reshape(tf.range(0, t, 1, 'int32'), [1, t]); // [1, T]
+    const hidden = tf.cast(tf.greater(key, query), 'float32'); // [g·T, T]: 1 where the key is in the future
+    return tf.reshape(tf.mul(hidden, tf.scalar(MASKED)), [1, 1, g * t, t]);
   }
 
   /** Embeddings through the final norm, differentiably: tokens [B, T] → [B·T, D]. */
@@ -334,8 +381,8 @@ export class Decoder implements DecoderModel {
   }
 
   /**
-   * [B, 1, g·T, S] additive bias (0 or MASKED) for queries grouped as in `attention`; null when every key
-   * is visible to every query (one new token, no padding).
+   * [B, 1, g·T, S] additive bias (0 or MASKED) for queries grouped as in `attention`, from the host's
+   * bookkeeping; null when every key is visible to every query (one new token, no padding).
    */
   private attentionBias(
     valid: Uint8Array[],

@@ -30,8 +30,19 @@ function saveFor(save: Save, tensors: tf.Tensor[]): (saved: tf.Tensor[]) => tf.T
  * grow (and so move) that memory.
  */
 export function heapView(t: tf.Tensor): Float32Array | undefined {
-  if (t.dtype !== 'float32' || tf.getBackend() !== 'wasm') return undefined;
-  const b = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array };
+  if (t.dtype !== 'float32') return undefined;
+  return wasmHeap(t) as Float32Array | undefined;
+}
+
+/** {@link heapView} for int32 tensors (token ids, indices). */
+export function heapViewInt(t: tf.Tensor): Int32Array | undefined {
+  if (t.dtype !== 'int32') return undefined;
+  return wasmHeap(t) as Int32Array | undefined;
+}
+
+function wasmHeap(t: tf.Tensor): Float32Array | Int32Array | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const b = tf.backend() as unknown as { typedArrayFromHeap?: (t: tf.Tensor) => Float32Array | Int32Array };
   return typeof b.typedArrayFromHeap === 'function' ? b.typedArrayFromHeap(t) : undefined;
 }
 
@@ -315,9 +326,10 @@ function embedRows(table: tf.Tensor2D, flatIds: tf.Tensor1D, vocab: number, dim:
 
 /** table[ids] for a 2-D table; on wasm copied row by row out of a view of its heap (GatherV2 there is slow). */
 function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
-  if (!heapView(table)) return tf.gather(table, ids);
+  const ints = heapViewInt(ids);
+  if (!heapView(table) || !ints) return tf.gather(table, ids);
   const [vocab, dim] = table.shape;
-  const idx = ids.dataSync();
+  const idx = Int32Array.from(ints);
   const n = idx.length;
   const buf = staging(n * dim);
   const src = heapView(table) as Float32Array;

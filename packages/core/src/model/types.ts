@@ -39,11 +39,11 @@ export interface ModelConfig {
 /** Options of a full-sequence forward pass. */
 export interface ForwardOptions {
   /**
-   * [B, T] with 1 for real tokens and 0 for padding (Hugging Face's `attention_mask`). Padding keys are
-   * never attended to, and positions count real tokens only, so a left-padded row computes exactly what it
-   * would alone.
+   * B rows of T, 1 for real tokens and 0 for padding (Hugging Face's `attention_mask`), on the host: it is
+   * token bookkeeping, like the ids. Padding keys are never attended to, and positions count real tokens
+   * only, so a left-padded row computes exactly what it would alone.
    */
-  mask?: tf.Tensor2D;
+  mask?: ReadonlyArray<ArrayLike<number>>;
   /** LoRA adapters keyed by the parameter name of the weight they adapt (e.g. `model.layers.0.self_attn.q_proj.weight`). */
   lora?: Record<string, LoraAdapter>;
 }
@@ -81,7 +81,7 @@ export interface DecoderModel {
    * and values to it, and returns the logits of the last position [B, V]. `mask` [B, T] marks padding as
    * in {@link ForwardOptions}; once a row's position was padding it stays masked for later steps.
    */
-  forwardCached(tokens: tf.Tensor2D, cache: KVCache, opts?: { mask?: tf.Tensor2D }): tf.Tensor2D;
+  forwardCached(tokens: tf.Tensor2D, cache: KVCache, opts?: { mask?: ReadonlyArray<ArrayLike<number>> }): tf.Tensor2D;
   /** Parameter count. */
   numParams(): number;
   dispose(): void;

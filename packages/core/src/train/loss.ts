@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { heapView, reshape } from '../model/ops.ts';
+import { heapView, heapViewInt, reshape } from '../model/ops.ts';
 import './gradients.ts';
 
 /** A token's loss saturates here: −log(1e-30) ≈ 69 nats, far beyond any finetuning loss. */
@@ -49,11 +49,12 @@ export function maskedCrossEntropy(
         const probsScaled = tf.mul(p, tf.reshape(rowScale, [N, 1])); // [N, V]
         // On wasm the N target entries are lowered in place, in the product just made (no other tensor
         // holds its memory), instead of scattering into and adding a second [N, V] tensor.
+        // Views of the heap, not readbacks: nothing here waits for or copies out of a device.
         const out = heapView(probsScaled);
-        if (out) {
-          const at = idx.dataSync();
-          const by = rowScale.dataSync();
-          const g = heapView(probsScaled) as Float32Array; // the reads above may have moved the heap
+        if (out && heapViewInt(idx) && heapView(rowScale)) {
+          const at = heapViewInt(idx) as Int32Array;
+          const by = heapView(rowScale) as Float32Array;
+          const g = out;
           for (let i = 0; i < N; i++) g[at[i] as number] = (g[at[i] as number] as number) - (by[i] as number);
           return probsScaled;
         }
