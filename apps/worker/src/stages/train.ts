@@ -88,10 +88,10 @@ export async function trainStage(ctx: StageContext): Promise<StageResult> {
       : createLoraAdapters(model, loraConfig, config.seed)
     : undefined;
   const threads = loadEnv().REGIMEN_TRAIN_THREADS;
-  // The parallel engine keeps its own copy of the weights (or adapters); checkpoints are written from the
-  // trainer's state, which holds them, so the model on this thread needs no updates.
-  const engine = await gradientEngineFor(model, threads, lora);
-  if (threads > 1) ctx.log(`computing gradients on ${threads} threads`);
+  // The trainer makes the model's variables (or the adapters) hold the trained values before each
+  // checkpoint, whichever engine computes.
+  const { engine, note } = await gradientEngineFor(model, threads, lora);
+  ctx.log(note);
   const opts: TrainOptions = {};
   if (saved) {
     opts.resume = { step: saved.step, rngState: saved.rngState, names: saved.names, m: saved.m, v: saved.v };
@@ -119,7 +119,7 @@ export async function trainStage(ctx: StageContext): Promise<StageResult> {
         // The points up to this step are stored before the checkpoint is: a run resumed from it replays only
         // later steps, so points still buffered when the worker died would be lost for good.
         await withDbRetry(() => ctx.metrics.flush());
-        const dir = writeTrainCheckpoint(checkpoints.runDir, model, state, lora);
+        const dir = await writeTrainCheckpoint(checkpoints.runDir, model, state, lora);
         await checkpoints.commit(dir, state.step, state.step === state.totalSteps);
       },
     });
@@ -127,7 +127,7 @@ export async function trainStage(ctx: StageContext): Promise<StageResult> {
     ctx.log(`trained ${result.steps} steps, final loss ${result.finalLoss.toFixed(4)}`);
     return { next: 'evaluate' };
   } finally {
-    await engine.dispose?.();
+    await engine.dispose();
     if (lora) disposeLoraAdapters(lora);
     model.dispose();
   }

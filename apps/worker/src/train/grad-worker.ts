@@ -3,12 +3,7 @@ import { modelFromTensors } from '@regimen/core/model/create';
 import { heapView } from '@regimen/core/model/ops';
 import type { ModelConfig } from '@regimen/core/model/types';
 import { adamwUpdate, sumOfSquares } from '@regimen/core/train/adamw';
-import {
-  type AdamWStepArgs,
-  LocalGradientEngine,
-  type LoraAdapters,
-  splitAdapterName,
-} from '@regimen/core/train/engine';
+import { LocalGradientEngine, type LoraAdapters, splitAdapterName } from '@regimen/core/train/engine';
 import type { Batch } from '@regimen/core/train/example';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../backend.ts';
@@ -40,6 +35,20 @@ export interface WorkerLora {
   baseNames: string[];
   baseShapes: number[][];
   baseBuf: SharedArrayBuffer;
+}
+
+/** One AdamW update over every trainable tensor, as `adamwUpdate` (adamw.ts) does it tensor by tensor. */
+export interface AdamWStepArgs {
+  /** 1-based count of updates including this one. */
+  step: number;
+  lr: number;
+  /** Weight decay per tensor, in `names` order. */
+  weightDecays: number[];
+  beta1: number;
+  beta2: number;
+  eps: number;
+  /** Global-norm clipping's factor. */
+  gradScale: number;
 }
 
 export interface WorkerRequest {
@@ -120,8 +129,9 @@ function loraEngine(lora: WorkerLora): LocalGradientEngine {
   });
 }
 const order = setup.names.map((n) => engine.names.indexOf(n));
-// The engine's values are the shared parameters themselves, so a commit reads them straight from there.
-for (const [i, engineIndex] of order.entries()) engine.values[engineIndex] = params[i] as Float32Array;
+/** The shared parameters in the engine's order, which `engine.load` copies into its variables. */
+const engineValues: Float32Array[] = [];
+for (const [i, engineIndex] of order.entries()) engineValues[engineIndex] = params[i] as Float32Array;
 /** Where each of the engine's gradients goes in this worker's region, by the engine's tensor index. */
 const slotOf: number[] = [];
 for (const [i, engineIndex] of order.entries()) slotOf[engineIndex] = layout.offsets[i] as number;
@@ -181,7 +191,7 @@ function eachPart(
 /** Load the shared parameters into this thread's variables when the optimizer has changed them. */
 async function syncParams(v: number): Promise<void> {
   if (v === version) return;
-  await engine.commit();
+  engine.load(engineValues);
   version = v;
 }
 
@@ -216,9 +226,14 @@ port.on('message', async (req: WorkerRequest) => {
     }
     // Each gradient goes straight from the tensor's values (a view of the wasm heap, where it is one) into
     // this worker's shared region: no fresh 21 MB buffer per step.
-    const r = await engine.gradients(batch, req.denominator as number, req.dropoutSeed, (engineIndex, g) => {
-      gradOut.set(heapView(g) ?? (g.dataSync() as Float32Array), slotOf[engineIndex]);
-    });
+    const r = await engine.gradients(
+      batch,
+      req.denominator as number,
+      req.dropoutSeed,
+      async (engineIndex, g) => {
+        gradOut.set(heapView(g) ?? ((await g.data()) as Float32Array), slotOf[engineIndex]);
+      },
+    );
     const tensors = tf.memory().numTensors;
     port.postMessage({ id: req.id, loss: r.loss, peakBytes: r.peakBytes, tensors } satisfies WorkerReply);
   } catch (e) {

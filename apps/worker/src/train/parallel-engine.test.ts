@@ -3,7 +3,7 @@ import { randomModel } from '@regimen/core/model/create';
 import type { ModelConfig } from '@regimen/core/model/types';
 import { useWasmBackend } from '@regimen/core/testing/tf-backend';
 import { tinyGpt2Config } from '@regimen/core/testing/tiny-models';
-import { type GradientEngine, LocalGradientEngine } from '@regimen/core/train/engine';
+import { adapterTensors, type GradientEngine, LocalGradientEngine } from '@regimen/core/train/engine';
 import { createLoraAdapters, disposeLoraAdapters } from '@regimen/core/train/lora';
 import { Rng } from '@regimen/core/train/rng';
 import { train } from '@regimen/core/train/trainer';
@@ -105,12 +105,13 @@ describe('ParallelGradientEngine', () => {
         });
         expect(new Set(tensors.slice(1)).size).toBe(1);
         expect(engine.names.every((n) => /\.lora_[AB]$/.test(n))).toBe(true);
-        const bs = engine.names.flatMap((n, i) =>
-          n.endsWith('.lora_B') ? Array.from(engine.values[i]!) : [],
-        );
-        return { losses, values: engine.values.map((v) => Array.from(v)), bs };
+        // The trained values, as a checkpoint reads them: in the adapters once the engine synced them.
+        await engine.syncModel();
+        const values = adapterTensors(adapters).map(([, v]) => Array.from(v.dataSync()));
+        const bs = adapterTensors(adapters).flatMap(([n], i) => (n.endsWith('.lora_B') ? values[i]! : []));
+        return { losses, values, bs };
       } finally {
-        await engine.dispose?.();
+        await engine.dispose();
         disposeLoraAdapters(adapters);
         model.dispose();
       }

@@ -1,16 +1,16 @@
 import { Worker } from 'node:worker_threads';
 import type { DecoderModel, ModelConfig } from '@regimen/core/model/types';
+import { clipScale } from '@regimen/core/train/adamw';
 import {
-  type AdamWStepArgs,
   adapterTensors,
-  type EngineOptimizer,
   type GradientEngine,
   LocalGradientEngine,
   type LoraAdapters,
+  type UpdateArgs,
 } from '@regimen/core/train/engine';
 import type { Batch } from '@regimen/core/train/example';
 import { deriveSeed } from '@regimen/core/train/rng';
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { FlatLayout } from './flat-layout.ts';
 import type { WorkerLora, WorkerReply, WorkerRequest, WorkerSetup } from './grad-worker.ts';
 
@@ -33,10 +33,14 @@ import type { WorkerLora, WorkerReply, WorkerRequest, WorkerSetup } from './grad
  */
 export class ParallelGradientEngine implements GradientEngine {
   readonly names: string[];
-  readonly optimizer: EngineOptimizer;
   readonly shapes: number[][];
+  /** The trainable values, in shared memory (the workers' optimizer writes them). */
   readonly values: Float32Array[];
-  readonly grads: Float32Array[];
+  private readonly grads: Float32Array[];
+  private readonly m: Float32Array[];
+  private readonly v: Float32Array[];
+  /** The step's loss so far, summed over micro-batches and shards. */
+  private stepLoss = 0;
   private readonly workers: Worker[];
   private readonly total: number;
   private version = 0;
@@ -56,6 +60,8 @@ export class ParallelGradientEngine implements GradientEngine {
     shapes: Record<string, number[]>,
     nWorkers: number,
     lora?: WorkerLora,
+    /** The variables on this thread that checkpoints read (`syncModel` copies the trained values there). */
+    private readonly targets?: Record<string, tf.Variable>,
   ) {
     this.names = Object.keys(params).sort();
     this.shapes = this.names.map((n) => shapes[n] as number[]);
@@ -66,25 +72,8 @@ export class ParallelGradientEngine implements GradientEngine {
     const [accBuf, mBuf, vBuf] = [layout.shared(), layout.shared(), layout.shared()];
     this.grads = layout.views(accBuf);
     const gradBufs = Array.from({ length: nWorkers }, () => layout.shared());
-    this.optimizer = {
-      m: layout.views(mBuf),
-      v: layout.views(vBuf),
-      zeroGrads: () => {
-        this.zeroPending = true;
-      },
-      gradSumOfSquares: async () => {
-        if (this.zeroPending) {
-          // No micro-batch reached the accumulators this step.
-          for (const g of this.grads) g.fill(0);
-          this.zeroPending = false;
-          this.gradSumsq = 0;
-        }
-        return this.gradSumsq;
-      },
-      adamw: async (adamw: AdamWStepArgs) => {
-        await this.onRanges({ kind: 'adamw', adamw });
-      },
-    };
+    this.m = layout.views(mBuf);
+    this.v = layout.views(vBuf);
     this.workers = gradBufs.map((_, index) => {
       const setup: WorkerSetup = {
         config,
@@ -124,39 +113,44 @@ export class ParallelGradientEngine implements GradientEngine {
     shapes: Record<string, number[]>,
     nWorkers: number,
     lora?: WorkerLora,
+    targets?: Record<string, tf.Variable>,
   ): Promise<ParallelGradientEngine> {
     if (!Number.isInteger(nWorkers) || nWorkers < 1)
       throw new Error(`workers: expected an integer >= 1, got ${nWorkers}`);
-    const engine = new ParallelGradientEngine(config, params, shapes, nWorkers, lora);
+    const engine = new ParallelGradientEngine(config, params, shapes, nWorkers, lora, targets);
     await Promise.all(engine.workers.map((_, i) => engine.call(i, { kind: 'ready' })));
     return engine;
   }
 
   /**
    * An engine starting from a loaded model's weights, or with `lora` from its adapters' values over the
-   * frozen model (the model and adapters themselves stay on this thread, unused; checkpoints are written
-   * from the trainer's state).
+   * frozen model (the model and adapters stay on this thread; `syncModel` copies the trained values into
+   * them for checkpoints).
    */
-  static fromModel(
+  static async fromModel(
     model: DecoderModel,
     nWorkers: number,
     lora?: LoraAdapters,
   ): Promise<ParallelGradientEngine> {
     const params: Record<string, Float32Array> = {};
     const shapes: Record<string, number[]> = {};
-    const add = (name: string, v: { dataSync(): unknown; shape: number[] }) => {
-      params[name] = v.dataSync() as Float32Array;
+    // The wasm engine's tensors live in host memory: reading them is a copy, not a device readback.
+    const read = async (v: tf.Tensor) => (await v.data()) as Float32Array;
+    const targets: Record<string, tf.Variable> = {};
+    const add = async (name: string, v: tf.Variable) => {
+      params[name] = await read(v);
       shapes[name] = v.shape.slice();
+      targets[name] = v;
     };
     if (!lora) {
-      for (const [n, v] of Object.entries(model.params)) add(n, v);
-      return ParallelGradientEngine.create(model.config, params, shapes, nWorkers);
+      for (const [n, v] of Object.entries(model.params)) await add(n, v);
+      return ParallelGradientEngine.create(model.config, params, shapes, nWorkers, undefined, targets);
     }
-    for (const [n, v] of adapterTensors(lora)) add(n, v);
+    for (const [n, v] of adapterTensors(lora)) await add(n, v);
     const baseNames = Object.keys(model.params).sort();
     const base = baseNames.map((n) => model.params[n] as tf.Variable);
     const baseShapes = base.map((p) => p.shape.slice());
-    const baseBuf = new FlatLayout(baseShapes).shared(base.map((p) => p.dataSync() as Float32Array));
+    const baseBuf = new FlatLayout(baseShapes).shared(await Promise.all(base.map(read)));
     const workerLora = {
       scale: lora.scale,
       rank: lora.rank,
@@ -165,7 +159,7 @@ export class ParallelGradientEngine implements GradientEngine {
       baseShapes,
       baseBuf,
     };
-    return ParallelGradientEngine.create(model.config, params, shapes, nWorkers, workerLora);
+    return ParallelGradientEngine.create(model.config, params, shapes, nWorkers, workerLora, targets);
   }
 
   private call(worker: number, req: Omit<WorkerRequest, 'id' | 'version'>): Promise<WorkerReply> {
@@ -201,11 +195,16 @@ export class ParallelGradientEngine implements GradientEngine {
     return out;
   }
 
+  zeroGrads(): void {
+    this.zeroPending = true;
+    this.stepLoss = 0;
+  }
+
   async accumulate(
     batch: Batch,
     denominator: number,
     opts: { dropoutSeed?: number } = {},
-  ): Promise<{ loss: number; peakBytes: number; tensors: number }> {
+  ): Promise<{ peakBytes: number; tensors: number }> {
     const parts = this.shards(batch);
     const seed = opts.dropoutSeed;
     const replies = await Promise.all(
@@ -230,7 +229,40 @@ export class ParallelGradientEngine implements GradientEngine {
     const sums = await this.onRanges({ kind: 'reduce', shards: parts.length, overwrite: this.zeroPending });
     this.zeroPending = false;
     this.gradSumsq = sums.reduce((s, r) => s + (r.sumsq ?? 0), 0);
-    return { loss, peakBytes, tensors };
+    this.stepLoss += loss;
+    return { peakBytes, tensors };
+  }
+
+  async update(args: UpdateArgs): Promise<{ loss: number; gradNorm: number }> {
+    if (this.zeroPending) {
+      // No micro-batch reached the accumulators this step.
+      for (const g of this.grads) g.fill(0);
+      this.zeroPending = false;
+      this.gradSumsq = 0;
+    }
+    const gradNorm = Math.sqrt(this.gradSumsq);
+    const { maxGradNorm, ...rest } = args;
+    await this.onRanges({ kind: 'adamw', adamw: { ...rest, gradScale: clipScale(gradNorm, maxGradNorm) } });
+    this.version++;
+    return { loss: this.stepLoss, gradNorm };
+  }
+
+  async moments(): Promise<{ m: Float32Array[]; v: Float32Array[] }> {
+    return { m: this.m.map((a) => a.slice()), v: this.v.map((a) => a.slice()) };
+  }
+
+  loadMoments(m: readonly Float32Array[], v: readonly Float32Array[]): void {
+    for (const [i, a] of m.entries()) (this.m[i] as Float32Array).set(a);
+    for (const [i, a] of v.entries()) (this.v[i] as Float32Array).set(a);
+  }
+
+  async syncModel(): Promise<void> {
+    if (!this.targets) return;
+    for (const [i, n] of this.names.entries()) {
+      const target = this.targets[n];
+      if (!target) throw new Error(`syncModel: no variable for ${n} on this thread`);
+      tf.tidy(() => target.assign(tf.tensor(this.values[i] as Float32Array, target.shape, 'float32')));
+    }
   }
 
   /** One request per worker over its contiguous part [from, to) of the flat parameter layout. */
@@ -256,27 +288,33 @@ export class ParallelGradientEngine implements GradientEngine {
     return replies.reduce((s, r) => s + (r.loss ?? 0), 0);
   }
 
-  async commit(): Promise<void> {
-    this.version++;
-  }
-
   async dispose(): Promise<void> {
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 
 /**
- * The engine a run trains with: `threads` data-parallel worker threads, or this thread when 1. Full
- * finetuning or, with `lora`, the adapters over the frozen model.
+ * The engine a run trains with: on the wasm backend, `threads` data-parallel worker threads (where they
+ * win: one wasm instance runs one thread); otherwise, and with 1 thread, this thread on the backend's own
+ * device. Full finetuning or, with `lora`, the adapters over the frozen model.
  */
 export async function gradientEngineFor(
   model: DecoderModel,
   threads: number,
   lora?: LoraAdapters,
-): Promise<GradientEngine> {
+): Promise<{ engine: GradientEngine; note: string }> {
   if (!Number.isInteger(threads) || threads < 1)
     throw new Error(`gradient threads: expected an integer >= 1, got ${threads}`);
-  return threads > 1
-    ? ParallelGradientEngine.fromModel(model, threads, lora)
-    : new LocalGradientEngine(model, lora);
+  const backend = tf.getBackend();
+  if (threads > 1 && backend === 'wasm') {
+    return {
+      engine: await ParallelGradientEngine.fromModel(model, threads, lora),
+      note: `computing gradients on ${threads} wasm threads`,
+    };
+  }
+  const note =
+    threads > 1
+      ? `gradient threads apply to the wasm backend; training on ${backend} in this thread`
+      : `training on ${backend} in this thread`;
+  return { engine: new LocalGradientEngine(model, lora), note };
 }

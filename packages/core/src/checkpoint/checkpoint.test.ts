@@ -27,11 +27,11 @@ function maxDiff(a: tf.Tensor, b: tf.Tensor): number {
 const TOKENS = [[3, 1, 4, 1, 5, 9, 2, 6]];
 
 describe('safetensors', () => {
-  it('round-trips F32 exactly and F16/BF16 to their precision', () => {
+  it('round-trips F32 exactly and F16/BF16 to their precision', async () => {
     const values = Float32Array.from([0, 1, -2.5, 3.25159, 65504, 1e-5, -1e-8, 123.456, 7e-3, -0.333]);
     for (const dtype of ['F32', 'F16', 'BF16'] as const) {
       const path = join(dir, `t-${dtype}.safetensors`);
-      writeSafetensors(path, [{ name: 'w', shape: [2, 5] }], () => values, { dtype });
+      await writeSafetensors(path, [{ name: 'w', shape: [2, 5] }], () => values, { dtype });
       const file = new SafetensorsFile(path);
       expect(file.entries.get('w')).toMatchObject({ dtype, shape: [2, 5] });
       const back = file.read('w');
@@ -49,9 +49,9 @@ describe('safetensors', () => {
     expect(floatToBf16(1)).toBe(0x3f80);
   });
 
-  it('names the file and tensor in errors', () => {
+  it('names the file and tensor in errors', async () => {
     const path = join(dir, 'bad.safetensors');
-    writeSafetensors(path, [{ name: 'w', shape: [2] }], () => Float32Array.from([1, 2]));
+    await writeSafetensors(path, [{ name: 'w', shape: [2] }], () => Float32Array.from([1, 2]));
     const file = new SafetensorsFile(path);
     expect(() => file.read('nope')).toThrow(`${path}: no tensor named nope`);
     file.close();
@@ -79,15 +79,15 @@ describe('Hugging Face folders', () => {
     eosTokenId: 49,
   };
 
-  it('saves and reloads a model with the same config and logits (F32, BF16)', () => {
+  it('saves and reloads a model with the same config and logits (F32, BF16)', async () => {
     const model = randomModel(gpt2, 4);
     const tokens = tf.tensor2d(TOKENS, [1, 8], 'int32');
     const want = model.logits(tokens);
-    saveHfModel(model, join(dir, 'gpt2'));
+    await saveHfModel(model, join(dir, 'gpt2'));
     const back = loadHfModel(join(dir, 'gpt2'));
     expect(back.config).toEqual({ ...gpt2, bosTokenId: undefined });
     expect(maxDiff(want, back.logits(tokens))).toBe(0);
-    saveHfModel(model, join(dir, 'gpt2-bf16'), { dtype: 'BF16' });
+    await saveHfModel(model, join(dir, 'gpt2-bf16'), { dtype: 'BF16' });
     const half = loadHfModel(join(dir, 'gpt2-bf16'));
     const d = maxDiff(want, half.logits(tokens));
     expect(d).toBeGreaterThan(0);
@@ -96,26 +96,26 @@ describe('Hugging Face folders', () => {
     for (const m of [model, back, half]) m.dispose();
   });
 
-  it('reads a sharded checkpoint through model.safetensors.index.json', () => {
+  it('reads a sharded checkpoint through model.safetensors.index.json', async () => {
     const model = randomModel(gpt2, 5);
     const src = join(dir, 'whole');
-    saveHfModel(model, src);
+    await saveHfModel(model, src);
     const sharded = join(dir, 'sharded');
-    saveHfModel(model, sharded);
+    await saveHfModel(model, sharded);
     rmSync(join(sharded, 'model.safetensors'));
     const file = new SafetensorsFile(join(src, 'model.safetensors'));
     const names = [...file.entries.keys()];
     const halves = [names.slice(0, 7), names.slice(7)];
     const weightMap: Record<string, string> = {};
-    halves.forEach((part, i) => {
+    for (const [i, part] of halves.entries()) {
       const shard = `model-0000${i + 1}-of-00002.safetensors`;
-      writeSafetensors(
+      await writeSafetensors(
         join(sharded, shard),
         part.map((n) => ({ name: n, shape: file.entries.get(n)!.shape })),
         (n) => file.read(n),
       );
       for (const n of part) weightMap[n] = shard;
-    });
+    }
     file.close();
     writeFileSync(
       join(sharded, 'model.safetensors.index.json'),
@@ -133,10 +133,10 @@ describe('Hugging Face folders', () => {
     back.dispose();
   });
 
-  it('names the file and field of a bad config or tensor', () => {
+  it('names the file and field of a bad config or tensor', async () => {
     const folder = join(dir, 'broken');
     const model = randomModel(gpt2, 6);
-    saveHfModel(model, folder);
+    await saveHfModel(model, folder);
     model.dispose();
     const cfg = JSON.parse(readFileSync(join(folder, 'config.json'), 'utf8'));
     writeFileSync(join(folder, 'config.json'), JSON.stringify({ ...cfg, n_head: 'two' }));
@@ -153,7 +153,9 @@ describe('Hugging Face folders', () => {
 });
 
 describe.skipIf(!hasSharedData)('llama2.c checkpoints', () => {
-  it('converts stories260K to a Hugging Face Llama folder with the same logits', { timeout: 60_000 }, () => {
+  it('converts stories260K to a Hugging Face Llama folder with the same logits', {
+    timeout: 60_000,
+  }, async () => {
     const model = loadLlama2c(sharedData('llama2c_stories260K', 'stories260K.bin'));
     expect(model.config).toMatchObject({
       dim: 64,
@@ -165,7 +167,7 @@ describe.skipIf(!hasSharedData)('llama2.c checkpoints', () => {
     });
     expect(model.numParams()).toBe(260032);
     const hf = toHalfRopeLayout(model);
-    saveHfModel(hf, join(dir, 'stories'));
+    await saveHfModel(hf, join(dir, 'stories'));
     const back: DecoderModel = loadHfModel(join(dir, 'stories'));
     const tokens = tf.tensor2d(TOKENS, [1, 8], 'int32');
     expect(maxDiff(model.logits(tokens), back.logits(tokens))).toBeLessThan(1e-4);
@@ -174,7 +176,7 @@ describe.skipIf(!hasSharedData)('llama2.c checkpoints', () => {
     for (const m of [model, hf, back]) m.dispose();
   });
 
-  it('names the file when it is truncated', () => {
+  it('names the file when it is truncated', async () => {
     const path = join(dir, 'short.bin');
     copyFileSync(sharedData('llama2c_stories260K', 'stories260K.bin'), path);
     const bytes = readFileSync(path);

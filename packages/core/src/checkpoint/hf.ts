@@ -229,7 +229,11 @@ export function loadHfModel(dir: string): DecoderModel {
  * Writes a model as a Hugging Face folder: `config.json` (the resolved config, HF keys plus Regimen's own
  * under "regimen") and `model.safetensors` in the checkpoint's conventional layout.
  */
-export function saveHfModel(model: DecoderModel, dir: string, opts: { dtype?: SafetensorsDtype } = {}): void {
+export async function saveHfModel(
+  model: DecoderModel,
+  dir: string,
+  opts: { dtype?: SafetensorsDtype } = {},
+): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const family = FAMILIES[model.config.family];
   const names = Object.keys(model.params).sort();
@@ -238,13 +242,14 @@ export function saveHfModel(model: DecoderModel, dir: string, opts: { dtype?: Sa
     return { name, shape: family.storedTransposed(name) ? [shape[1]!, shape[0]!] : shape };
   });
   const file = join(dir, 'model.safetensors');
-  writeSafetensors(
+  await writeSafetensors(
     file,
     specs,
-    (name) => {
+    async (name) => {
+      // One tensor at a time, read asynchronously (a GPU backend has no synchronous readback).
       const p = model.params[name]!;
       const t = family.storedTransposed(name) ? tf.transpose(p) : p;
-      const data = t.dataSync() as Float32Array;
+      const data = (await t.data()) as Float32Array;
       if (t !== p) t.dispose();
       return data;
     },

@@ -159,12 +159,12 @@ export function floatToBf16(x: number): number {
  * Writes tensors as safetensors in the given dtype (default F32), one tensor at a time. `produce` is called
  * per name in order so that callers can materialise each tensor only while it is written.
  */
-export function writeSafetensors(
+export async function writeSafetensors(
   path: string,
   specs: Array<{ name: string; shape: number[] }>,
-  produce: (name: string) => Float32Array,
+  produce: (name: string) => Float32Array | Promise<Float32Array>,
   opts: { dtype?: SafetensorsDtype; metadata?: Record<string, string> } = {},
-): void {
+): Promise<void> {
   const dtype = opts.dtype ?? 'F32';
   const width = BYTES[dtype];
   const header: Record<string, unknown> = {};
@@ -185,7 +185,7 @@ export function writeSafetensors(
     writeSync(fd, len);
     writeSync(fd, jsonBytes);
     for (const s of specs) {
-      const data = produce(s.name);
+      const data = await produce(s.name);
       const expected = s.shape.reduce((a, b) => a * b, 1);
       if (data.length !== expected) {
         throw new Error(

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { HOST_BACKENDS } from './host-backend.ts';
 
 /*
  * The few tensor ops every model family is built from, written so that both the forward pass and its
@@ -194,12 +195,75 @@ export interface LoraAdapter {
   dropout?: { rate: number; seed: number };
 }
 
-/** x with each element zeroed with probability `rate` and the rest scaled by 1 / (1 − rate). */
+/** Regimen's dropout-mask kernel: no inputs; attrs {@link DropoutMaskAttrs}; a float32 mask of `shape`. */
+export const DROPOUT_MASK_KERNEL = 'RegimenDropoutMask';
+
+export interface DropoutMaskAttrs {
+  shape: number[];
+  /** The seed, mixed once on the host. */
+  seedMix: number;
+  /** An element is kept when the top 24 bits of its hash are ≥ this (⌈rate·2²⁴⌉). */
+  threshold: number;
+  /** What a kept element is multiplied by: 1 / (1 − rate), as a float32. */
+  keepScale: number;
+}
+
+/** lowbias32 (a 32-bit integer hash), in the arithmetic WGSL's u32 has. */
+function hash32(x0: number): number {
+  let x = x0 >>> 0;
+  x = (x ^ (x >>> 16)) >>> 0;
+  x = Math.imul(x, 0x7feb352d) >>> 0;
+  x = (x ^ (x >>> 15)) >>> 0;
+  x = Math.imul(x, 0x846ca68b) >>> 0;
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+export function dropoutMaskAttrs(shape: number[], rate: number, seed: number): DropoutMaskAttrs {
+  return {
+    shape,
+    seedMix: hash32(seed ^ 0x9e3779b9),
+    threshold: Math.ceil(rate * 2 ** 24),
+    keepScale: Math.fround(1 / (1 - rate)),
+  };
+}
+
+/**
+ * The mask's values: element i is kept when hash32(i ^ seedMix)'s top 24 bits reach the threshold. A
+ * counter-based generator in integer arithmetic, so every backend (the host loop here, the WGSL kernel on
+ * webgpu) draws the same mask for the same seed, and nothing is uploaded per step on a GPU.
+ */
+export function dropoutMaskValues(a: DropoutMaskAttrs): Float32Array {
+  const n = a.shape.reduce((p, d) => p * d, 1);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = hash32(i ^ a.seedMix) >>> 8 >= a.threshold ? a.keepScale : 0;
+  return out;
+}
+
+// On the host backends the mask is written where the backend keeps it.
+for (const [backendName, access] of Object.entries(HOST_BACKENDS)) {
+  tf.registerKernel({
+    kernelName: DROPOUT_MASK_KERNEL,
+    backendName,
+    kernelFunc: ({ backend, attrs }) => {
+      const a = attrs as unknown as DropoutMaskAttrs;
+      const out = access.output(backend, a.shape);
+      out.values().set(dropoutMaskValues(a));
+      return out.info;
+    },
+  });
+}
+
+/**
+ * x with each element zeroed with probability `rate` and the rest scaled by 1 / (1 − rate), the mask drawn
+ * where the tensors live (one kernel; a backend without Regimen's kernel gets it from the host).
+ */
 export function dropout(x: tf.Tensor, rate: number, seed: number): tf.Tensor {
   if (rate <= 0) return x;
-  // tfjs takes a zero seed as "unseeded".
-  const keep = tf.greaterEqual(tf.randomUniform(x.shape, 0, 1, 'float32', seed === 0 ? 1 : seed), rate);
-  return tf.mul(x, tf.mul(tf.cast(keep, 'float32'), 1 / (1 - rate)));
+  const attrs = dropoutMaskAttrs(x.shape.slice(), rate, seed);
+  const mask = tf.getKernel(DROPOUT_MASK_KERNEL, tf.getBackend())
+    ? (tf.engine().runKernel(DROPOUT_MASK_KERNEL, {}, attrs as unknown as tf.NamedAttrMap) as tf.Tensor)
+    : tf.tensor(dropoutMaskValues(attrs), attrs.shape, 'float32');
+  return tf.mul(x, mask);
 }
 
 /**

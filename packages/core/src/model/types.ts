@@ -81,7 +81,11 @@ export interface DecoderModel {
    * and values to it, and returns the logits of the last position [B, V]. `mask` [B, T] marks padding as
    * in {@link ForwardOptions}; once a row's position was padding it stays masked for later steps.
    */
-  forwardCached(tokens: tf.Tensor2D, cache: KVCache, opts?: { mask?: ReadonlyArray<ArrayLike<number>> }): tf.Tensor2D;
+  forwardCached(
+    tokens: tf.Tensor2D,
+    cache: KVCache,
+    opts?: { mask?: ReadonlyArray<ArrayLike<number>> },
+  ): tf.Tensor2D;
   /** Parameter count. */
   numParams(): number;
   dispose(): void;

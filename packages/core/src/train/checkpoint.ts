@@ -1,6 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs-core';
 import { loadHfModel, saveHfModel } from '../checkpoint/hf.ts';
 import { SafetensorsFile, writeSafetensors } from '../checkpoint/safetensors.ts';
 import { parseRunConfig, type RunConfig } from '../config/run-config.ts';
@@ -32,13 +31,16 @@ export function checkpointName(step: number): string {
   return `step-${String(step).padStart(6, '0')}`;
 }
 
-/** Writes one checkpoint of a run under `runDir`; returns its folder. */
-export function writeTrainCheckpoint(
+/**
+ * Writes one checkpoint of a run under `runDir` from the model's variables (with `lora`, the adapters') and
+ * the trainer's state; returns its folder. Reads tensors asynchronously, one at a time.
+ */
+export async function writeTrainCheckpoint(
   runDir: string,
   model: DecoderModel,
   state: TrainState,
   lora?: LoraAdapters,
-): string {
+): Promise<string> {
   mkdirSync(runDir, { recursive: true });
   const name = checkpointName(state.step);
   const tmp = join(runDir, `.${name}.tmp`);
@@ -47,27 +49,23 @@ export function writeTrainCheckpoint(
   if (lora) {
     const cfg = state.config.train.lora;
     if (!cfg) throw new Error('writeTrainCheckpoint: adapters given but the run config has no train.lora');
-    copyInto(state, (n) => {
-      const [param, which] = splitAdapterName(n);
-      const m = lora.modules[param];
-      if (!m) throw new Error(`writeTrainCheckpoint: no adapter for ${param}`);
-      return m[which];
-    });
-    saveLoraAdapters(tmp, lora, cfg, state.config.baseModel);
+    for (const n of state.names) {
+      const [param] = splitAdapterName(n);
+      if (!lora.modules[param]) throw new Error(`writeTrainCheckpoint: no adapter for ${param}`);
+    }
+    await saveLoraAdapters(tmp, lora, cfg, state.config.baseModel);
   } else {
-    copyInto(state, (n) => {
-      const p = model.params[n];
-      if (!p) throw new Error(`writeTrainCheckpoint: the model has no parameter ${n}`);
-      return p;
-    });
-    saveHfModel(model, tmp);
+    for (const n of state.names) {
+      if (!model.params[n]) throw new Error(`writeTrainCheckpoint: the model has no parameter ${n}`);
+    }
+    await saveHfModel(model, tmp);
   }
   const specs = state.names.flatMap((n, i) => [
     { name: `m.${n}`, shape: state.shapes[i] as number[] },
     { name: `v.${n}`, shape: state.shapes[i] as number[] },
   ]);
   const index = new Map(state.names.map((n, i) => [n, i]));
-  writeSafetensors(join(tmp, 'optimizer.safetensors'), specs, (key) => {
+  await writeSafetensors(join(tmp, 'optimizer.safetensors'), specs, (key) => {
     const i = index.get(key.slice(2)) as number;
     return (key.startsWith('m.') ? state.m[i] : state.v[i]) as Float32Array;
   });
@@ -149,14 +147,6 @@ export function readTrainCheckpoint(dir: string): LoadedCheckpoint {
 export function readCheckpointAdapters(dir: string, base: DecoderModel, config: RunConfig): LoraAdapters {
   if (!config.train.lora) throw new Error(`${dir}: run config has no train.lora`);
   return loadLoraAdapters(dir, base, config.train.lora);
-}
-
-/** The trainer's flat values become the variables that the writers read. */
-function copyInto(state: TrainState, target: (name: string) => tf.Variable): void {
-  state.names.forEach((n, i) => {
-    const v = target(n);
-    tf.tidy(() => v.assign(tf.tensor(state.values[i] as Float32Array, v.shape, 'float32')));
-  });
 }
 
 function writeJson(file: string, value: unknown): void {

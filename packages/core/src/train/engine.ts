@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import './gradients.ts';
 import type { DecoderModel, ForwardOptions, LoraAdapter } from '../model/types.ts';
+import { adamwScalars, adamwStep } from './adamw.ts';
 import type { Batch } from './example.ts';
 import { maskedCrossEntropy } from './loss.ts';
 import { deriveSeed } from './rng.ts';
@@ -9,43 +10,51 @@ import { deriveSeed } from './rng.ts';
 export type TrainableModel = Pick<DecoderModel, 'params' | 'logits'>;
 
 /**
- * Computes gradients for the trainer. The trainer owns the optimizer and works on flat Float32Arrays
- * (`values`, `grads`, one per trainable tensor in `names` order); an engine turns micro-batches into
- * gradients added to `grads`, and makes its compute copies follow `values` when told.
+ * Computes gradients and applies the optimizer for the trainer. The trainer keeps the schedule, the data
+ * order and the RNG on the host; the engine keeps the trainable values, the gradient accumulators and
+ * AdamW's moments wherever it computes (tensors on the backend's device, or shared memory for the wasm
+ * threads), so a step moves the batch in and two scalars out.
  */
 export interface GradientEngine {
+  /** Trainable tensors, in the order of moments and snapshots. */
   readonly names: readonly string[];
   readonly shapes: readonly number[][];
-  /** Current trainable values (the optimizer updates these in place). */
-  readonly values: Float32Array[];
-  /** Gradient accumulators, zeroed by the trainer at the start of each optimizer step. */
-  readonly grads: Float32Array[];
+  /** Starts an optimizer step: the gradient accumulators and the step's loss start again from zero. */
+  zeroGrads(): void;
   /**
-   * Forward + backward on one micro-batch; adds ∂(Σ weighted nll / denominator) to `grads`. Returns that
-   * loss and the most tensor memory held during the pass (per compute thread); an engine whose passes run
-   * on other threads also returns their live tensors afterwards (`tensors`, summed over them). `dropoutSeed`,
-   * drawn by the trainer from the run's RNG for each micro-batch, seeds the masks of LoRA adapter dropout.
+   * Forward + backward on one micro-batch; adds ∂(Σ weighted nll / denominator) to the accumulators and
+   * that loss to the step's. Returns the most tensor memory held during the pass (per compute thread); an
+   * engine whose passes run on other threads also returns their live tensors afterwards (`tensors`, summed
+   * over them). `dropoutSeed`, drawn by the trainer from the run's RNG for each micro-batch, seeds the masks
+   * of LoRA adapter dropout. Reads nothing back.
    */
   accumulate(
     batch: Batch,
     denominator: number,
     opts?: { dropoutSeed?: number },
-  ): Promise<{ loss: number; peakBytes: number; tensors?: number }>;
+  ): Promise<{ peakBytes: number; tensors?: number }>;
+  /**
+   * Global-norm clipping and one AdamW update of every trainable tensor from the accumulated gradients.
+   * Returns the step's loss and the gradient norm before clipping: the only values a step reads back.
+   */
+  update(args: UpdateArgs): Promise<{ loss: number; gradNorm: number }>;
   /** Summed (not averaged) nll over marked tokens, without gradients. */
   evalLossSum(batch: Batch): Promise<number>;
-  /** After the optimizer changed `values`: make the compute side use them. */
-  commit(): Promise<void>;
-  /** Release what the engine holds (worker threads), where it holds anything. */
-  dispose?(): Promise<void>;
+  /** AdamW's moments on the host, in `names` order (for a checkpoint). */
+  moments(): Promise<{ m: Float32Array[]; v: Float32Array[] }>;
+  /** Resume: AdamW's moments, in `names` order. */
+  loadMoments(m: readonly Float32Array[], v: readonly Float32Array[]): void;
   /**
-   * Optional: an engine that can run the optimizer beside its gradients (split over worker threads) says
-   * so here; the trainer then keeps AdamW's moments in the arrays it provides and lets it do the update.
+   * Makes the model's variables (or the adapters') hold the trained values, for a checkpoint writer to read.
+   * A no-op for an engine that trains them in place.
    */
-  readonly optimizer?: EngineOptimizer;
+  syncModel(): Promise<void>;
+  /** Release what the engine holds (tensors, worker threads). */
+  dispose(): Promise<void>;
 }
 
-/** One AdamW update over every trainable tensor, as `adamwUpdate` (adamw.ts) does it tensor by tensor. */
-export interface AdamWStepArgs {
+/** One optimizer step's settings, as the trainer's schedule resolves them. */
+export interface UpdateArgs {
   /** 1-based count of updates including this one. */
   step: number;
   lr: number;
@@ -54,19 +63,8 @@ export interface AdamWStepArgs {
   beta1: number;
   beta2: number;
   eps: number;
-  gradScale: number;
-}
-
-export interface EngineOptimizer {
-  /** Zeroed first and second moments, one array per trainable tensor in `names` order. */
-  readonly m: Float32Array[];
-  readonly v: Float32Array[];
-  /** Zero the gradient accumulators (the engine may defer it to the first accumulate of the step). */
-  zeroGrads(): void;
-  /** Σ g² over every gradient accumulator (for the global norm). */
-  gradSumOfSquares(): Promise<number>;
-  /** Update `values` (and m, v) in place from `grads`. */
-  adamw(args: AdamWStepArgs): Promise<void>;
+  /** clip_grad_norm_'s max_norm; 0 turns clipping off. */
+  maxGradNorm: number;
 }
 
 /** A LoRA adapter set: trainable variables per wrapped parameter. */
@@ -115,15 +113,22 @@ export function loraLogitsOptions(lora: LoraAdapters, dropoutSeed?: number): For
 }
 
 /**
- * Gradients in this thread with tf.variableGrads. With `lora`, only the adapters train and the base
- * weights stay frozen.
+ * Gradients in this thread with tf.variableGrads, on whatever backend tfjs runs: the trainable values are
+ * the model's own variables (with `lora`, the adapters', and the base weights stay frozen), and the gradient
+ * accumulators and AdamW's moments are tensors beside them. Accumulation, the global norm, clipping and the
+ * update are tensor ops (AdamW one fused kernel where the backend has Regimen's, adamw.ts), so on a GPU
+ * nothing but the batch and two scalars crosses to the host.
  */
 export class LocalGradientEngine implements GradientEngine {
   readonly names: string[];
   readonly shapes: number[][];
-  readonly values: Float32Array[];
-  readonly grads: Float32Array[];
   private readonly vars: tf.Variable[];
+  /** The step's summed gradients (kept tensors), null until the step's first micro-batch. */
+  private acc: tf.Tensor[] | null = null;
+  /** The step's loss so far (a kept scalar), null until the first micro-batch. */
+  private stepLoss: tf.Scalar | null = null;
+  private m: tf.Tensor[];
+  private v: tf.Tensor[];
 
   constructor(
     private readonly model: TrainableModel,
@@ -133,8 +138,8 @@ export class LocalGradientEngine implements GradientEngine {
     this.names = entries.map(([n]) => n);
     this.vars = entries.map(([, v]) => v);
     this.shapes = this.vars.map((v) => v.shape.slice());
-    this.values = this.vars.map((v) => v.dataSync() as Float32Array).map((a) => new Float32Array(a));
-    this.grads = this.vars.map((v) => new Float32Array(v.size));
+    this.m = this.vars.map((v) => tf.keep(tf.zerosLike(v)));
+    this.v = this.vars.map((v) => tf.keep(tf.zerosLike(v)));
   }
 
   /** The micro-batch's loss; `dropoutSeed` (training only) turns on LoRA adapter dropout. */
@@ -148,29 +153,37 @@ export class LocalGradientEngine implements GradientEngine {
     return maskedCrossEntropy(logits, targets, weights, denominator);
   }
 
+  zeroGrads(): void {
+    if (this.acc) tf.dispose(this.acc);
+    this.stepLoss?.dispose();
+    this.acc = null;
+    this.stepLoss = null;
+  }
+
   async accumulate(
     batch: Batch,
     denominator: number,
     opts: { dropoutSeed?: number } = {},
-  ): Promise<{ loss: number; peakBytes: number }> {
-    return this.gradients(batch, denominator, opts.dropoutSeed, async (i, g) => {
-      const data = (await g.data()) as Float32Array;
-      const acc = this.grads[i] as Float32Array;
-      for (let j = 0; j < acc.length; j++) acc[j] = (acc[j] as number) + (data[j] as number);
-    });
+  ): Promise<{ peakBytes: number }> {
+    const { loss, grads, peakBytes } = this.pass(batch, denominator, opts.dropoutSeed);
+    if (!this.acc || !this.stepLoss) {
+      this.acc = grads;
+      this.stepLoss = loss;
+    } else {
+      const [acc, stepLoss] = [this.acc, this.stepLoss];
+      this.acc = tf.tidy(() => acc.map((a, i) => tf.add(a, grads[i] as tf.Tensor)));
+      this.stepLoss = tf.tidy(() => tf.add(stepLoss, loss) as tf.Scalar);
+      tf.dispose([...acc, stepLoss, ...grads, loss]);
+    }
+    return { peakBytes };
   }
 
-  /**
-   * Forward + backward on one micro-batch, handing each trainable tensor's gradient of
-   * Σ(weighted nll) / denominator to `sink` (index in `names` order; the tensor is disposed once the
-   * sink's promise settles) instead of adding it to `grads`.
-   */
-  async gradients(
+  /** Forward and backward: the loss and each trainable tensor's gradient, as tensors the caller owns. */
+  private pass(
     batch: Batch,
     denominator: number,
     dropoutSeed: number | undefined,
-    sink: (index: number, grad: tf.Tensor) => void | Promise<void>,
-  ): Promise<{ loss: number; peakBytes: number }> {
+  ): { loss: tf.Scalar; grads: tf.Tensor[]; peakBytes: number } {
     let peakBytes = 0;
     const { loss, grads } = tf.tidy(() => {
       const r = tf.variableGrads(() => {
@@ -182,12 +195,70 @@ export class LocalGradientEngine implements GradientEngine {
       peakBytes = Math.max(peakBytes, tf.memory().numBytes);
       return { loss: r.value, grads: this.vars.map((v) => r.grads[v.name] as tf.Tensor) };
     });
+    return { loss, grads, peakBytes };
+  }
+
+  /**
+   * Forward + backward on one micro-batch, handing each trainable tensor's gradient of
+   * Σ(weighted nll) / denominator to `sink` (index in `names` order; the tensor is disposed once the
+   * sink's promise settles) instead of accumulating it. For the wasm gradient threads, which sum shards
+   * in shared memory.
+   */
+  async gradients(
+    batch: Batch,
+    denominator: number,
+    dropoutSeed: number | undefined,
+    sink: (index: number, grad: tf.Tensor) => void | Promise<void>,
+  ): Promise<{ loss: number; peakBytes: number }> {
+    const { loss, grads, peakBytes } = this.pass(batch, denominator, dropoutSeed);
     try {
       for (let i = 0; i < grads.length; i++) await sink(i, grads[i] as tf.Tensor);
       return { loss: (await loss.data())[0] as number, peakBytes };
     } finally {
       tf.dispose([...grads, loss]);
     }
+  }
+
+  async update(args: UpdateArgs): Promise<{ loss: number; gradNorm: number }> {
+    const grads = this.acc ?? this.vars.map((v) => tf.keep(tf.zerosLike(v)));
+    const loss = this.stepLoss ?? tf.keep(tf.scalar(0));
+    const [norm, scale] = tf.tidy(() => {
+      const sumsq = tf.addN(grads.map((g) => tf.sum(tf.square(g))));
+      const n = tf.sqrt(sumsq);
+      // clip_grad_norm_: gradients × max_norm / (norm + 1e-6) where that is below 1.
+      const s =
+        args.maxGradNorm > 0
+          ? tf.minimum(tf.scalar(1), tf.div(tf.scalar(args.maxGradNorm), tf.add(n, tf.scalar(1e-6))))
+          : tf.scalar(1);
+      return [n, s] as [tf.Scalar, tf.Scalar];
+    });
+    const bias = adamwScalars(args);
+    for (let i = 0; i < this.vars.length; i++) {
+      const wd = args.weightDecays[i] as number;
+      const [p, m, v] = adamwStep(
+        this.vars[i] as tf.Variable,
+        grads[i] as tf.Tensor,
+        this.m[i] as tf.Tensor,
+        this.v[i] as tf.Tensor,
+        scale,
+        { ...bias, decay: 1 - args.lr * wd },
+      );
+      (this.vars[i] as tf.Variable).assign(p);
+      p.dispose();
+      (this.m[i] as tf.Tensor).dispose();
+      (this.v[i] as tf.Tensor).dispose();
+      this.m[i] = m;
+      this.v[i] = v;
+    }
+    // One readback for both scalars, queued after the update.
+    const both = tf.tidy(() => tf.stack([tf.reshape(loss, []), norm]));
+    tf.dispose([norm, scale]);
+    this.zeroGrads();
+    if (grads !== this.acc) tf.dispose(grads);
+    loss.dispose();
+    const [l, g] = (await both.data()) as Float32Array;
+    both.dispose();
+    return { loss: l as number, gradNorm: g as number };
   }
 
   async evalLossSum(batch: Batch): Promise<number> {
@@ -197,10 +268,34 @@ export class LocalGradientEngine implements GradientEngine {
     return value;
   }
 
-  async commit(): Promise<void> {
+  async moments(): Promise<{ m: Float32Array[]; v: Float32Array[] }> {
+    const read = (ts: tf.Tensor[]) => Promise.all(ts.map(async (t) => (await t.data()) as Float32Array));
+    return { m: await read(this.m), v: await read(this.v) };
+  }
+
+  loadMoments(m: readonly Float32Array[], v: readonly Float32Array[]): void {
+    const load = (ts: tf.Tensor[], values: readonly Float32Array[]) =>
+      ts.map((t, i) => {
+        const next = tf.keep(tf.tensor(values[i] as Float32Array, t.shape, 'float32'));
+        t.dispose();
+        return next;
+      });
+    this.m = load(this.m, m);
+    this.v = load(this.v, v);
+  }
+
+  /** Puts host values into the trainable variables (`names` order), for engines that own the values elsewhere. */
+  load(values: readonly Float32Array[]): void {
     for (let i = 0; i < this.vars.length; i++) {
       const v = this.vars[i] as tf.Variable;
-      tf.tidy(() => v.assign(tf.tensor(this.values[i] as Float32Array, v.shape, 'float32')));
+      tf.tidy(() => v.assign(tf.tensor(values[i] as Float32Array, v.shape, 'float32')));
     }
+  }
+
+  async syncModel(): Promise<void> {}
+
+  async dispose(): Promise<void> {
+    this.zeroGrads();
+    tf.dispose([...this.m, ...this.v]);
   }
 }

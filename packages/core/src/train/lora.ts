@@ -61,8 +61,13 @@ const peftName = (param: string, which: 'A' | 'B') =>
  * Writes adapters as PEFT does: `adapter_model.safetensors` (lora_A [r, in], lora_B [out, r], torch's
  * Linear layout) and `adapter_config.json`.
  */
-export function saveLoraAdapters(dir: string, lora: LoraAdapters, cfg: LoraConfig, baseModel: string): void {
-  const specs: Array<{ name: string; shape: number[]; value: () => Float32Array }> = [];
+export async function saveLoraAdapters(
+  dir: string,
+  lora: LoraAdapters,
+  cfg: LoraConfig,
+  baseModel: string,
+): Promise<void> {
+  const specs: Array<{ name: string; shape: number[]; value: () => Promise<Float32Array> }> = [];
   for (const [param, m] of Object.entries(lora.modules)) {
     const [nIn, r] = m.a.shape as [number, number];
     const nOut = m.b.shape[1] as number;
@@ -70,7 +75,7 @@ export function saveLoraAdapters(dir: string, lora: LoraAdapters, cfg: LoraConfi
     specs.push({ name: peftName(param, 'B'), shape: [nOut, r], value: () => transposed(m.b) });
   }
   const byName = new Map(specs.map((s) => [s.name, s]));
-  writeSafetensors(
+  await writeSafetensors(
     join(dir, 'adapter_model.safetensors'),
     specs.map(({ name, shape }) => ({ name, shape })),
     (name) => (byName.get(name) as (typeof specs)[number]).value(),
@@ -88,8 +93,13 @@ export function saveLoraAdapters(dir: string, lora: LoraAdapters, cfg: LoraConfi
   });
 }
 
-function transposed(v: tf.Tensor): Float32Array {
-  return tf.tidy(() => tf.transpose(v).dataSync() as Float32Array);
+async function transposed(v: tf.Tensor): Promise<Float32Array> {
+  const t = tf.transpose(v);
+  try {
+    return (await t.data()) as Float32Array;
+  } finally {
+    t.dispose();
+  }
 }
 
 /** Reads adapters written by {@link saveLoraAdapters} for `model`, checking every shape. */

@@ -72,8 +72,8 @@ async function run(
       steps.push(s);
       if (s.step === abortAfter) abort.abort();
     },
-    onCheckpoint: (s) => {
-      if (runDir) writeTrainCheckpoint(runDir, model, s);
+    onCheckpoint: async (s) => {
+      if (runDir) await writeTrainCheckpoint(runDir, model, s);
     },
   });
   return steps;
@@ -205,8 +205,8 @@ describe('train (LoRA)', () => {
       onStep: (s) => {
         losses.push(s.loss);
       },
-      onCheckpoint: (s) => {
-        writeTrainCheckpoint(runDir, model, s, adapters);
+      onCheckpoint: async (s) => {
+        await writeTrainCheckpoint(runDir, model, s, adapters);
       },
     });
     expect(losses.at(-1) as number).toBeLessThan(losses[0] as number);
@@ -254,8 +254,8 @@ describe('train (LoRA)', () => {
           tensors.push(s.memory.tensors);
           if (s.step === opts.abortAfter) abort.abort();
         },
-        onCheckpoint: (s) => {
-          if (opts.runDir) writeTrainCheckpoint(opts.runDir, model, s, adapters);
+        onCheckpoint: async (s) => {
+          if (opts.runDir) await writeTrainCheckpoint(opts.runDir, model, s, adapters);
         },
       });
       // Masks, adapters' products and their gradients are all tidied: numTensors is flat across steps.

@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig, TrainConfig } from '../config/run-config.ts';
-import { adamwUpdate, clipScale, sumOfSquares } from './adamw.ts';
 import type { GradientEngine } from './engine.ts';
 import { collate, markedCount, type TrainExample, validateExample } from './example.ts';
 import { deriveSeed, epochOrder, Rng } from './rng.ts';
@@ -13,10 +12,12 @@ export interface TrainState {
   totalSteps: number;
   /** State of the run's RNG (adapter dropout and anything else drawn during training). */
   rngState: number;
-  /** Trainable tensors in engine order, with AdamW's first and second moments. */
+  /**
+   * Trainable tensors in engine order, with AdamW's first and second moments (read from the engine for the
+   * checkpoint); the trained values are in the model's variables (or the adapters').
+   */
   names: readonly string[];
   shapes: readonly number[][];
-  values: readonly Float32Array[];
   m: readonly Float32Array[];
   v: readonly Float32Array[];
   /** The fully resolved config the run was started with. */
@@ -104,20 +105,9 @@ export async function train(
   const evalRows = split.eval.map((i) => rows[i] as TrainExample);
   const { rowsPerStep, totalSteps } = plannedSteps(trainRows.length, t);
   const streamEnd = t.maxSteps !== undefined ? Number.POSITIVE_INFINITY : t.epochs * trainRows.length;
-  const nParams = engine.values.length;
-  const opt = engine.optimizer;
-  // With an engine-side optimizer the moments live in its arrays (shared with its threads).
-  const moments = (stored: readonly Float32Array[] | undefined, which: 'm' | 'v'): Float32Array[] => {
-    const aligned =
-      stored && opts.resume ? alignMoments(engine, opts.resume.names, stored, which) : undefined;
-    if (!opt) return aligned ?? engine.values.map((a) => new Float32Array(a.length));
-    const own = opt[which];
-    if (aligned) for (const [i, a] of aligned.entries()) (own[i] as Float32Array).set(a);
-    else for (const a of own) a.fill(0);
-    return own;
-  };
-  const m = moments(opts.resume?.m, 'm');
-  const v = moments(opts.resume?.v, 'v');
+  if (opts.resume) {
+    engine.loadMoments(alignMoments(engine, opts.resume, 'm'), alignMoments(engine, opts.resume, 'v'));
+  }
   const rng = Rng.fromState(opts.resume?.rngState ?? deriveSeed(config.seed, 0x7a11));
   const decays = engine.names.map((n) => (opts.decays ? opts.decays(n) : true));
   const orders = new Map<number, number[]>();
@@ -131,17 +121,22 @@ export async function train(
     }
     return trainRows[order[p % trainRows.length] as number] as TrainExample;
   };
-  const state = (step: number): TrainState => ({
-    step,
-    totalSteps,
-    rngState: rng.state,
-    names: engine.names,
-    shapes: engine.shapes,
-    values: engine.values,
-    m,
-    v,
-    config,
-  });
+  const checkpoint = async (step: number): Promise<void> => {
+    if (!opts.onCheckpoint) return;
+    await engine.syncModel();
+    const { m, v } = await engine.moments();
+    const state = {
+      step,
+      totalSteps,
+      rngState: rng.state,
+      names: engine.names,
+      shapes: engine.shapes,
+      m,
+      v,
+      config,
+    };
+    await opts.onCheckpoint(state);
+  };
   const runEval = async (step: number): Promise<number | undefined> => {
     if (evalRows.length === 0) return undefined;
     let sum = 0;
@@ -176,9 +171,7 @@ export async function train(
       if (chunk.length > 0) micro.push(chunk);
     }
     const denominator = micro.flat().reduce((s, e) => s + markedCount(e, t.maxSeqLen), 0);
-    if (opt) opt.zeroGrads();
-    else for (const g of engine.grads) g.fill(0);
-    let loss = 0;
+    engine.zeroGrads();
     let tokens = 0;
     for (const chunk of micro) {
       const batch = collate(chunk, t.maxSeqLen);
@@ -188,36 +181,19 @@ export async function train(
       // without adapter dropout; only LoRA adapter dropout uses it.
       const dropoutSeed = Math.floor(rng.next() * 2 ** 32);
       const r = await engine.accumulate(batch, denominator, { dropoutSeed });
-      loss += r.loss;
       peakBytes = Math.max(peakBytes, r.peakBytes);
       computeTensors = r.tensors;
     }
-    let sq = 0;
-    if (opt) sq = await opt.gradSumOfSquares();
-    else for (const g of engine.grads) sq += sumOfSquares(g);
-    const gradNorm = Math.sqrt(sq);
-    const scale = clipScale(gradNorm, t.gradClip);
     const lr = learningRateAt(step, totalSteps, t);
-    const hyper = { beta1: t.beta1, beta2: t.beta2, eps: t.eps };
-    if (opt) {
-      const weightDecays = decays.map((d) => (d ? t.weightDecay : 0));
-      await opt.adamw({ step: step + 1, lr, weightDecays, ...hyper, gradScale: scale });
-    } else {
-      for (let i = 0; i < nParams; i++) {
-        adamwUpdate(
-          engine.values[i] as Float32Array,
-          engine.grads[i] as Float32Array,
-          m[i] as Float32Array,
-          v[i] as Float32Array,
-          step + 1,
-          lr,
-          decays[i] ? t.weightDecay : 0,
-          hyper,
-          scale,
-        );
-      }
-    }
-    await engine.commit();
+    const { loss, gradNorm } = await engine.update({
+      step: step + 1,
+      lr,
+      weightDecays: decays.map((d) => (d ? t.weightDecay : 0)),
+      beta1: t.beta1,
+      beta2: t.beta2,
+      eps: t.eps,
+      maxGradNorm: t.gradClip,
+    });
     step++;
     finalLoss = loss;
     const stepMs = performance.now() - t0;
@@ -237,28 +213,27 @@ export async function train(
     });
     if (t.evalEvery > 0 && step % t.evalEvery === 0 && step < totalSteps) evalLoss = await runEval(step);
     if (t.checkpointEvery > 0 && step % t.checkpointEvery === 0 && step < totalSteps) {
-      await opts.onCheckpoint?.(state(step));
+      await checkpoint(step);
     }
   }
   evalLoss = (await runEval(step)) ?? evalLoss;
-  await opts.onCheckpoint?.(state(step));
+  await checkpoint(step);
   return { steps: step, aborted: false, finalLoss, evalLoss };
 }
 
 /** Stored moments put into the engine's tensor order, checking that every tensor is there with its size. */
 function alignMoments(
   engine: GradientEngine,
-  names: readonly string[],
-  stored: readonly Float32Array[],
-  which: string,
+  stored: NonNullable<TrainOptions['resume']>,
+  which: 'm' | 'v',
 ): Float32Array[] {
-  const byName = new Map(names.map((n, i) => [n, stored[i]]));
+  const byName = new Map(stored.names.map((n, i) => [n, stored[which][i]]));
   return engine.names.map((n, i) => {
     const a = byName.get(n);
-    const size = (engine.values[i] as Float32Array).length;
+    const size = (engine.shapes[i] as number[]).reduce((p, d) => p * d, 1);
     if (!a) throw new Error(`resume: optimizer state has no ${which} for ${n}`);
     if (a.length !== size)
       throw new Error(`resume: ${which}.${n} has ${a.length} values, the model's tensor has ${size}`);
-    return new Float32Array(a);
+    return a;
   });
 }

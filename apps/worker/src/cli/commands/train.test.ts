@@ -62,7 +62,7 @@ describe('regimen train', () => {
     await useWasmBackend();
     dir = mkdtempSync(join(tmpdir(), 'regimen-train-cli-'));
     const model = randomModel(tinyGpt2Config(), 1);
-    saveHfModel(model, join(dir, 'base'));
+    await saveHfModel(model, join(dir, 'base'));
     model.dispose();
     const rng = new Rng(3);
     const rows = Array.from({ length: 30 }, () => {

@@ -153,7 +153,8 @@ export async function trainCommand(opts: TrainCliOptions, log: (line: string) =>
   const workers = Number(opts.workers ?? '1');
   if (!Number.isInteger(workers) || workers < 1)
     throw new Error(`--workers: expected an integer >= 1, got ${opts.workers}`);
-  const engine = await gradientEngineFor(model, workers, lora);
+  const { engine, note } = await gradientEngineFor(model, workers, lora);
+  log(note);
   const trainOpts: TrainOptions = {};
   if (saved) trainOpts.resume = saved;
 
@@ -184,8 +185,8 @@ export async function trainCommand(opts: TrainCliOptions, log: (line: string) =>
         log(line);
         started = false;
       },
-      onCheckpoint: (state) => {
-        const dir = writeTrainCheckpoint(out, model, state, lora);
+      onCheckpoint: async (state) => {
+        const dir = await writeTrainCheckpoint(out, model, state, lora);
         if (!tty) log(`checkpoint ${dir}`);
       },
     });
@@ -196,7 +197,7 @@ export async function trainCommand(opts: TrainCliOptions, log: (line: string) =>
     }
     const final = join(out, 'final');
     if (lora) mergeLoraAdapters(model, lora);
-    saveHfModel(model, final);
+    await saveHfModel(model, final);
     try {
       saveTokenizer(loadTokenizer(opts.tokenizer ?? defaultTokenizerPath(config.baseModel)), final);
     } catch (e) {
@@ -207,7 +208,7 @@ export async function trainCommand(opts: TrainCliOptions, log: (line: string) =>
     );
   } finally {
     process.off('SIGINT', stop);
-    await engine.dispose?.();
+    await engine.dispose();
     if (lora) disposeLoraAdapters(lora);
     model.dispose();
   }
