@@ -7,7 +7,26 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     projects: [
-      { extends: true, test: { name: 'core', include: ['packages/core/src/**/*.test.ts'], pool: 'forks' } },
+      {
+        extends: true,
+        test: {
+          name: 'core',
+          include: ['packages/core/src/**/*.test.ts'],
+          exclude: ['**/*.webgpu.test.ts', '**/node_modules/**'],
+          pool: 'forks',
+        },
+      },
+      {
+        // The GPU path on whatever Vulkan the machine has (Mesa lavapipe in CI, ~1 GFLOP/s): one file at a
+        // time, since the software rasterizer takes every core.
+        extends: true,
+        test: {
+          name: 'webgpu',
+          include: ['packages/core/src/**/*.webgpu.test.ts', 'apps/worker/src/**/*.webgpu.test.ts'],
+          pool: 'forks',
+          fileParallelism: false,
+        },
+      },
       {
         extends: true,
         test: {
@@ -22,6 +41,7 @@ export default defineConfig({
         test: {
           name: 'worker',
           include: ['apps/worker/src/**/*.test.ts'],
+          exclude: ['**/*.webgpu.test.ts', '**/node_modules/**'],
           globalSetup: ['packages/db/test/global-setup.ts'],
           fileParallelism: false,
         },

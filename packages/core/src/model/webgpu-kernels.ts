@@ -120,6 +120,9 @@ function dropoutMask(backend: WebgpuBackend, a: DropoutMaskAttrs): tf.TensorInfo
  * after tfjs-backend-webgpu is imported; safe to call again.
  */
 export function installWebgpuFastPaths(): void {
+  // tfjs runs kernels whose inputs are small and still on the host on the CPU, and uploads the result: a
+  // [T, T] causal mask built from two ranges would cross the bus every step. Regimen keeps work on the device.
+  tf.env().set('WEBGPU_CPU_FORWARD', false);
   const kernels: tf.KernelConfig[] = [
     {
       kernelName: ADAMW_KERNEL,

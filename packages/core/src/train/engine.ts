@@ -223,7 +223,8 @@ export class LocalGradientEngine implements GradientEngine {
     const grads = this.acc ?? this.vars.map((v) => tf.keep(tf.zerosLike(v)));
     const loss = this.stepLoss ?? tf.keep(tf.scalar(0));
     const [norm, scale] = tf.tidy(() => {
-      const sumsq = tf.addN(grads.map((g) => tf.sum(tf.square(g))));
+      // Pairwise, not tf.addN: a GPU kernel binds every input, and devices allow 8 storage buffers per stage.
+      const sumsq = grads.map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b));
       const n = tf.sqrt(sumsq);
       // clip_grad_norm_: gradients × max_norm / (norm + 1e-6) where that is below 1.
       const s =
