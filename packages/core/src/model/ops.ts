@@ -70,13 +70,16 @@ export function shareIdentityOnWasm(): void {
   tf.registerKernel({ ...kernel, kernelFunc: share });
 }
 
-/** Reused staging buffer for values copied out of the wasm heap into new tensors (wasm copies them in at once). */
-let scratch = new Float32Array(0);
-
-/** The first `size` floats of the staging buffer, grown as needed. */
-function staging(size: number): Float32Array {
-  if (scratch.length < size) scratch = new Float32Array(size);
-  return scratch.subarray(0, size);
+/**
+ * A new float32 tensor that the wasm backend allocates in its heap, filled by `fill` through a view of that
+ * memory (the views `fill` takes of its inputs must be made inside it: allocating may move the heap). Like
+ * a kernel's output, it is computed where the backend keeps tensors, not uploaded from the host.
+ */
+function wasmTensor(shape: number[], fill: (out: Float32Array) => void): tf.Tensor {
+  const backend = tf.backend();
+  const out = HOST_BACKENDS.wasm.output(backend, shape);
+  fill(out.values());
+  return tf.engine().makeTensorFromTensorInfo(out.info);
 }
 
 /**
@@ -144,10 +147,13 @@ let colAcc = new Float64Array(0);
 export function columnSums(x: tf.Tensor2D): tf.Tensor1D {
   const [n, c] = x.shape;
   const src = heapView(x);
-  if (!src) return tf.reshape(tf.matMul(tf.ones([1, n]), x), [c]);
+  // Fill, not ones: a kernel that makes the ones where the backend computes, rather than an upload.
+  if (!src) return tf.reshape(tf.matMul(tf.fill([1, n], 1), x), [c]);
   if (colAcc.length < c) colAcc = new Float64Array(c);
   sumRows(src, colAcc, n, c);
-  return tf.tensor1d(Float32Array.from(colAcc.subarray(0, c)), 'float32');
+  return wasmTensor([c], (out) => {
+    for (let j = 0; j < c; j++) out[j] = colAcc[j] as number;
+  }) as tf.Tensor1D;
 }
 
 // The loop takes its arrays as arguments: V8 optimises it better than one over closed-over arrays.
@@ -313,10 +319,10 @@ export function splitColumns(x: tf.Tensor2D, widths: number[]): tf.Tensor2D[] {
   });
   function columnBlock(xs: tf.Tensor2D, from: number, width: number): tf.Tensor2D {
     if (!heapView(xs)) return tf.slice(xs, [0, from], [n, width]);
-    const buf = staging(n * width);
-    const src = heapView(xs) as Float32Array;
-    for (let r = 0; r < n; r++) buf.set(src.subarray(r * c + from, r * c + from + width), r * width);
-    return tf.tensor2d(buf, [n, width], 'float32');
+    return wasmTensor([n, width], (out) => {
+      const src = heapView(xs) as Float32Array;
+      for (let r = 0; r < n; r++) out.set(src.subarray(r * c + from, r * c + from + width), r * width);
+    }) as tf.Tensor2D;
   }
 }
 
@@ -390,19 +396,18 @@ function embedRows(table: tf.Tensor2D, flatIds: tf.Tensor1D, vocab: number, dim:
 
 /** table[ids] for a 2-D table; on wasm copied row by row out of a view of its heap (GatherV2 there is slow). */
 function gatherRows(table: tf.Tensor2D, ids: tf.Tensor1D): tf.Tensor2D {
-  const ints = heapViewInt(ids);
-  if (!heapView(table) || !ints) return tf.gather(table, ids);
+  if (!heapView(table) || !heapViewInt(ids)) return tf.gather(table, ids);
   const [vocab, dim] = table.shape;
-  const idx = Int32Array.from(ints);
-  const n = idx.length;
-  const buf = staging(n * dim);
-  const src = heapView(table) as Float32Array;
-  for (let r = 0; r < n; r++) {
-    const id = idx[r] as number;
-    if (!(id >= 0 && id < vocab)) throw new RangeError(`embedding: id ${id} is outside [0, ${vocab})`);
-    buf.set(src.subarray(id * dim, (id + 1) * dim), r * dim);
-  }
-  return tf.tensor2d(buf, [n, dim], 'float32');
+  const n = ids.size;
+  return wasmTensor([n, dim], (out) => {
+    const idx = heapViewInt(ids) as Int32Array;
+    const src = heapView(table) as Float32Array;
+    for (let r = 0; r < n; r++) {
+      const id = idx[r] as number;
+      if (!(id >= 0 && id < vocab)) throw new RangeError(`embedding: id ${id} is outside [0, ${vocab})`);
+      out.set(src.subarray(id * dim, (id + 1) * dim), r * dim);
+    }
+  }) as tf.Tensor2D;
 }
 
 /** x as 2-D [rows, last axis], and a function that gives a 2-D result x's shape back. */
