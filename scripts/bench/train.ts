@@ -1,24 +1,78 @@
-// `npm run bench -- train [--workers N] [--steps N] [--warmup N] [--profile] [--no-torch]`: the bench protocol's model
-// (../shared/bench/README.md) built with Regimen's own model code, trained with Regimen's trainer on the
-// same token stream and optimizer as the PyTorch peer, which runs in the same session for the ratio.
+// `npm run bench -- train [--backend NAME] [--model bench|gpt2-small] [--workers N] [--steps N] [--warmup N]
+// [--profile] [--no-torch]`: a GPT-2-style model built with Regimen's own model code, trained with Regimen's
+// trainer on the same token stream and optimizer as the PyTorch peer, which runs in the same command for the
+// ratio: `torch_reference.py train` (CPU, bench model) on the host backends, `torch_gpu.py train` (fp32, TF32
+// off: tfjs has no tensor-core path) on a GPU backend. `--backend` forces a backend as REGIMEN_BACKEND does.
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import { describeBackend, selectBackend } from '../../apps/worker/src/backend.ts';
-import { ParallelGradientEngine } from '../../apps/worker/src/train/parallel-engine.ts';
+import { adapterLines, describeBackend, selectBackend } from '../../apps/worker/src/backend.ts';
+import { gradientEngineFor } from '../../apps/worker/src/train/parallel-engine.ts';
 import { parseRunConfig } from '../../packages/core/src/config/run-config.ts';
 import { BENCH_MODEL, benchRows } from '../../packages/core/src/model/bench-protocol.ts';
 import { randomModel } from '../../packages/core/src/model/create.ts';
+import type { ModelConfig } from '../../packages/core/src/model/types.ts';
 import { SHARED_BENCH } from '../../packages/core/src/testing/shared-data.ts';
 import { LocalGradientEngine } from '../../packages/core/src/train/engine.ts';
 import { collate } from '../../packages/core/src/train/example.ts';
 import { train } from '../../packages/core/src/train/trainer.ts';
 
-const V = BENCH_MODEL.vocabSize;
-const T = BENCH_MODEL.maxSeqLen;
-const B = 8;
+/** The models of ../shared/bench (torch_gpu.py's MODELS): GPT-2 style, tied embeddings, MLP 4·d. */
+export const BENCH_MODELS: Record<string, { config: ModelConfig; B: number }> = {
+  bench: { config: BENCH_MODEL, B: 8 },
+  'gpt2-small': {
+    config: {
+      ...BENCH_MODEL,
+      vocabSize: 50304,
+      dim: 768,
+      nLayers: 12,
+      nHeads: 12,
+      nKvHeads: 12,
+      hiddenDim: 3072,
+      maxSeqLen: 512,
+    },
+    B: 8,
+  },
+};
+
+/** `--name value`, or the fallback. */
+export function option(args: string[], name: string, fallback: string): string {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] !== undefined ? (args[i + 1] as string) : fallback;
+}
+
+/** The bench model named by `--model`. */
+export function benchModel(args: string[]): { name: string; config: ModelConfig; B: number } {
+  const name = option(args, '--model', 'bench');
+  const m = BENCH_MODELS[name];
+  if (!m) throw new Error(`--model ${name}: expected one of ${Object.keys(BENCH_MODELS).join(', ')}`);
+  return { name, ...m };
+}
+
+/** The backend `--backend` forces (else the chain's first), set up as the worker sets it up. */
+export async function benchBackend(args: string[]) {
+  const forced = option(args, '--backend', '') || undefined;
+  const backend = await selectBackend(forced);
+  console.log(`backend: ${describeBackend(backend)}`);
+  if (backend.adapter) for (const line of adapterLines(backend.adapter)) console.log(line);
+  return backend;
+}
+
+/** Runs ../shared/bench/torch_gpu.py (or REGIMEN_TORCH_GPU) with `args`; its stdout, echoed line by line. */
+export async function torchGpu(args: string[]): Promise<string | undefined> {
+  const script = process.env.REGIMEN_TORCH_GPU ?? join(SHARED_BENCH, 'torch_gpu.py');
+  const python = process.env.REGIMEN_TORCH_PYTHON ?? 'python3';
+  try {
+    const { stdout } = await promisify(execFile)(python, [script, ...args], { maxBuffer: 1 << 24 });
+    for (const line of stdout.trim().split('\n')) console.log(`pytorch  ${line}`);
+    return stdout;
+  } catch (e) {
+    console.log(`pytorch: could not run ${python} ${script} (${(e as Error).message.split('\n')[0]})`);
+    return undefined;
+  }
+}
 
 function flag(args: string[], name: string, fallback: number): number {
   const i = args.indexOf(name);
@@ -40,7 +94,7 @@ const median = (xs: number[]) => {
  * Custom-gradient scopes are profiled as kernels too, their time including the kernels inside; they are
  * left out of the sums.
  */
-async function profileStep(engine: LocalGradientEngine): Promise<void> {
+async function profileStep(engine: LocalGradientEngine, B: number, T: number, V: number): Promise<void> {
   const batch = collate(benchRows(B, T, V, 1), T);
   const started = performance.now();
   const info = await tf.profile(async () => {
@@ -94,22 +148,38 @@ async function torchTokensPerSecond(): Promise<number | undefined> {
 export async function run(args: string[]): Promise<void> {
   const steps = flag(args, '--steps', 20);
   const warmup = flag(args, '--warmup', 3);
-  const backend = await selectBackend();
-  console.log(`backend: ${describeBackend(backend)}`);
-  const workers = flag(args, '--workers', 2);
+  const backend = await benchBackend(args);
+  const { name, config: modelConfig, B } = benchModel(args);
+  const [V, T] = [modelConfig.vocabSize, modelConfig.maxSeqLen];
+  const onGpu = backend.key === 'webgpu' || backend.key === 'tensorflow-gpu';
+  const workers = flag(args, '--workers', backend.name === 'wasm' ? 2 : 1);
   // Seed 0 would leave the first tensor unseeded (tfjs treats a 0 seed as "no seed").
-  const model = randomModel(BENCH_MODEL, 1);
+  const t0 = performance.now();
+  const model = randomModel(modelConfig, 1);
+  console.log(
+    `model ${name}: ${(model.numParams() / 1e6).toFixed(1)}M parameters, batch ${B} x ${T} (built in ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+  );
   if (args.includes('--profile')) {
     const local = new LocalGradientEngine(model);
-    // Warm-up passes: V8 compiles wasm functions with its baseline compiler first and optimises the hot ones.
+    // Warm-up passes: V8 compiles wasm functions with its baseline compiler first and optimises the hot ones
+    // (on a GPU: the pipelines are compiled).
     for (let i = 0; i < 3; i++) await local.accumulate(collate(benchRows(B, T, V, 1), T), B * T);
-    await profileStep(local);
+    await local.update({
+      step: 1,
+      lr: 0,
+      weightDecays: local.names.map(() => 0),
+      beta1: 0.9,
+      beta2: 0.999,
+      eps: 1e-8,
+      maxGradNorm: 0,
+    });
+    await profileStep(local, B, T, V);
+    await local.dispose();
   }
-  const engine =
-    workers > 1 ? await ParallelGradientEngine.fromModel(model, workers) : new LocalGradientEngine(model);
-  console.log(`gradients: ${workers > 1 ? `${workers} worker threads, data-parallel` : 'this thread'}`);
+  const { engine, note } = await gradientEngineFor(model, workers);
+  console.log(`gradients: ${note}`);
   const config = parseRunConfig({
-    baseModel: 'bench',
+    baseModel: name,
     regime: { name: 'instruction-tuning' },
     train: {
       batchSize: B,
@@ -124,22 +194,32 @@ export async function run(args: string[]): Promise<void> {
   });
   const times: number[] = [];
   const losses: number[] = [];
+  let peak = 0;
   await train(engine, benchRows(B, T, V, 1), config, {
     onStep: (s) => {
       losses.push(s.loss);
+      peak = Math.max(peak, s.memory.peakBytes);
       if (s.step > warmup) times.push(s.stepMs);
     },
   });
   const med = median(times);
   const ours = (B * T * 1000) / med;
   console.log(
-    `regimen  train: step median ${med.toFixed(1)} ms (min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}) -> ${ours.toFixed(0)} tokens/s; loss ${losses[0]?.toFixed(3)} -> ${losses.at(-1)?.toFixed(3)}`,
+    `regimen  train ${name}: step median ${med.toFixed(1)} ms (min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}) -> ${ours.toFixed(0)} tokens/s; loss ${losses[0]?.toFixed(3)} -> ${losses.at(-1)?.toFixed(3)}; peak tensor memory ${(peak / 2 ** 30).toFixed(2)} GiB`,
   );
-  await engine.dispose?.();
+  await engine.dispose();
   model.dispose();
   if (args.includes('--no-torch')) return;
-  const theirs = await torchTokensPerSecond();
-  if (theirs) console.log(`ratio regimen/pytorch: ${(ours / theirs).toFixed(3)}x`);
+  const theirs = onGpu ? await torchGpuTrain(name) : await torchTokensPerSecond();
+  if (theirs)
+    console.log(`ratio regimen/pytorch${onGpu ? ' (fp32, TF32 off)' : ''}: ${(ours / theirs).toFixed(3)}x`);
+}
+
+/** torch_gpu.py's fp32 (TF32 off) rate for this model: the like-for-like figure (tfjs has no tensor cores). */
+async function torchGpuTrain(name: string): Promise<number | undefined> {
+  const out = await torchGpu(['train', '--model', name]);
+  const m = new RegExp(`train ${name} fp32: .*-> (\\d+) tokens/s`).exec(out ?? '');
+  return m ? Number(m[1]) : undefined;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await run(process.argv.slice(2));

@@ -123,7 +123,8 @@ async function loadWebgpu(allowSoftware: boolean): Promise<AdapterSummary> {
     globals: Record<string, unknown>;
   };
   Object.assign(globalThis, globals);
-  const gpu = create([]);
+  // Dawn's own switches, e.g. `enable-dawn-features=allow_unsafe_apis` (space-separated), for diagnostics.
+  const gpu = create((process.env.REGIMEN_DAWN_FLAGS ?? '').split(' ').filter(Boolean));
   const nav = (globalThis as { navigator?: object }).navigator ?? {};
   Object.defineProperty(globalThis, 'navigator', {
     value: Object.assign(Object.create(nav), { gpu }),
