@@ -15,44 +15,9 @@ import { disposeLoraAdapters, loadLoraAdapters } from '@regimen/core/train/lora'
 import { Rng } from '@regimen/core/train/rng';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runTrainCli as runCli } from '../../testing/run-cli.ts';
 
 skipReasonWithoutSharedData();
-
-const BIN = join(dirname(fileURLToPath(import.meta.url)), '../../../bin/regimen.js');
-
-/** Runs `regimen train …`, collecting `step N/M loss=…` lines; `killAt` sends SIGKILL once step N is printed. */
-function runCli(
-  args: string[],
-  killAt?: number,
-): Promise<{ losses: Map<number, string>; signal: string | null; log: string }> {
-  return new Promise((resolveRun, reject) => {
-    const child: ChildProcess = spawn(process.execPath, [BIN, 'train', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const losses = new Map<number, string>();
-    let log = '';
-    let pending = '';
-    child.stderr?.on('data', (chunk: Buffer) => {
-      log += chunk.toString();
-      pending += chunk.toString();
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        const m = /^step (\d+)\/\d+ loss=(\S+)/.exec(line);
-        if (!m) continue;
-        losses.set(Number(m[1]), m[2] as string);
-        if (killAt !== undefined && Number(m[1]) === killAt) child.kill('SIGKILL');
-      }
-    });
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      // main.ts reports a failure as a `regimen: …` line (the exit status is not reliable once wasm loaded).
-      const failed = (code !== 0 && signal === null) || /^regimen: /m.test(log);
-      if (failed) reject(new Error(`regimen train failed (exit ${code}):\n${log}`));
-      else resolveRun({ losses, signal, log });
-    });
-  });
-}
 
 describe('regimen train', () => {
   let dir: string;
