@@ -1,8 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { loadHfModel, saveHfModel } from '@regimen/core/checkpoint/hf';
 import { loadModelForTraining } from '@regimen/core/checkpoint/load';
 import { parseRunConfig } from '@regimen/core/config/run-config';
