@@ -3,7 +3,7 @@ import type { DecodeWeights, Family, WeightView } from './family.ts';
 import { gpt2 } from './gpt2.ts';
 import * as kernels from './kernels.ts';
 import { llama } from './llama.ts';
-import { bmm, type LoraAdapter, linear2d, reshape } from './ops.ts';
+import { bmm, constant, type LoraAdapter, linear2d, reshape } from './ops.ts';
 import { type RotaryTables, rotaryTables } from './rope.ts';
 import type { DecoderModel, ForwardOptions, KVCache, ModelConfig, ModelFamily } from './types.ts';
 
@@ -326,7 +326,7 @@ export class Decoder implements DecoderModel {
     const query = tf.reshape(tf.tile(tf.range(0, t, 1, 'int32'), [g]), [g * t, 1]); // [g·T, 1]
     const key = tf.reshape(tf.range(0, t, 1, 'int32'), [1, t]); // [1, T]
     const hidden = tf.cast(tf.greater(key, query), 'float32'); // [g·T, T]: 1 where the key is in the future
-    return tf.reshape(tf.mul(hidden, tf.scalar(MASKED)), [1, 1, g * t, t]);
+    return tf.reshape(tf.mul(hidden, constant(MASKED)), [1, 1, g * t, t]);
   }
 
   /** Embeddings through the final norm, differentiably: tokens [B, T] → [B·T, D]. */

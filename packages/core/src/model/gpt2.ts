@@ -1,7 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DecodeFamily, Family, WeightView } from './family.ts';
 import * as kernels from './kernels.ts';
-import { embed, GELU_A, GELU_B, geluTanh, layerNorm, linear, splitColumns, tiedHead } from './ops.ts';
+import {
+  constant,
+  embed,
+  GELU_A,
+  GELU_B,
+  geluTanh,
+  layerNorm,
+  linear,
+  splitColumns,
+  tiedHead,
+} from './ops.ts';
 
 /**
  * GPT-2: learned absolute positions, pre-LayerNorm blocks, fused qkv projection, GELU (tanh) MLP, tied or
@@ -176,7 +186,7 @@ export const gpt2: Family = {
     const d = v.cfg.dim;
     const fused = proj(v, x, `${layer(i)}.attn.c_attn`); // [N, 3D]
     const [q, k, val] = splitColumns(fused, [d, d, d]) as [tf.Tensor2D, tf.Tensor2D, tf.Tensor2D];
-    return [tf.mul(q, 1 / Math.sqrt(d / v.cfg.nHeads)), k, val];
+    return [tf.mul(q, constant(1 / Math.sqrt(d / v.cfg.nHeads))), k, val];
   },
 
   attnOut(v, i, y) {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DecodeFamily, Family, WeightView } from './family.ts';
 import * as kernels from './kernels.ts';
-import { embed, linear, rmsNorm, silu, tiedHead } from './ops.ts';
+import { constant, embed, linear, rmsNorm, silu, tiedHead } from './ops.ts';
 import { rotateColumns } from './rope.ts';
 
 /**
@@ -137,7 +137,7 @@ export const llama: Family = {
   qkv(v, i, x) {
     const hd = v.cfg.dim / v.cfg.nHeads;
     const a = `${layer(i)}.self_attn`;
-    const q: tf.Tensor2D = tf.mul(proj(v, x, `${a}.q_proj.weight`), 1 / Math.sqrt(hd));
+    const q: tf.Tensor2D = tf.mul(proj(v, x, `${a}.q_proj.weight`), constant(1 / Math.sqrt(hd)));
     return [q, proj(v, x, `${a}.k_proj.weight`), proj(v, x, `${a}.v_proj.weight`)];
   },
 

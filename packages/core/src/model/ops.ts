@@ -11,6 +11,22 @@ import { HOST_BACKENDS } from './host-backend.ts';
 
 type Save = (tensors: tf.Tensor[]) => void;
 
+const constants = new Map<string, tf.Scalar>();
+
+/**
+ * A scalar kept for the life of the process, one per backend and value: the constants of formulas (norm
+ * epsilons, GELU's coefficients, attention scales) reach a GPU once rather than as an upload per use.
+ */
+export function constant(value: number, dtype: 'float32' | 'int32' = 'float32'): tf.Scalar {
+  const key = `${tf.getBackend()}:${dtype}:${value}`;
+  let c = constants.get(key);
+  if (!c || c.isDisposed) {
+    c = tf.keep(tf.scalar(value, dtype));
+    constants.set(key, c);
+  }
+  return c;
+}
+
 /**
  * Saves tensors for a custom gradient and returns how to get them back. `save` keeps a clone of each, and
  * a clone is a full copy on wasm; variables outlive the backward pass anyway, so they are captured as
@@ -284,7 +300,7 @@ export function linear(x: tf.Tensor, w: tf.Tensor2D, bias?: tf.Tensor1D, lora?: 
   if (lora) {
     const xa = lora.dropout ? (dropout(x2, lora.dropout.rate, lora.dropout.seed) as tf.Tensor2D) : x2;
     const low = linear2d(linear2d(xa, lora.a), lora.b); // [N, out]
-    y = tf.add(y, lora.scale === 1 ? low : tf.mul(low, lora.scale));
+    y = tf.add(y, lora.scale === 1 ? low : tf.mul(low, constant(lora.scale)));
   }
   if (bias) y = addBias(y, bias);
   return x.rank === 2 ? y : tf.reshape(y, [...lead, nOut]);
@@ -429,7 +445,7 @@ export function layerNorm(x: tf.Tensor, gain: tf.Tensor1D, bias: tf.Tensor1D, ep
     const mean = tf.mean(xs, -1, true); // [N, 1]
     const centered = tf.sub(xs, mean);
     const variance = tf.mean(tf.square(centered), -1, true); // [N, 1]
-    const rstd = tf.rsqrt(tf.add(variance, eps)); // [N, 1]
+    const rstd = tf.rsqrt(tf.add(variance, constant(eps))); // [N, 1]
     const xhat = tf.mul(centered, rstd); // [N, D]
     const restore = saveFor(save, [xhat, rstd, gs]);
     return {
@@ -454,7 +470,7 @@ export function rmsNorm(x: tf.Tensor, gain: tf.Tensor1D, eps: number): tf.Tensor
   const [x2, back] = rows2d(x);
   const f = tf.customGrad((...args) => {
     const [xs, gs, save] = args as [tf.Tensor2D, tf.Tensor1D, Save];
-    const r = tf.rsqrt(tf.add(tf.mean(tf.square(xs), -1, true), eps)); // [N, 1]
+    const r = tf.rsqrt(tf.add(tf.mean(tf.square(xs), -1, true), constant(eps))); // [N, 1]
     const xhat = tf.mul(xs, r); // [N, D]
     const restore = saveFor(save, [xhat, r, gs]);
     return {
@@ -487,15 +503,15 @@ export function geluTanh(x: tf.Tensor): tf.Tensor {
   const f = tf.customGrad((...args) => {
     const [xs, save] = args as [tf.Tensor, Save];
     const x2 = tf.square(xs);
-    const s = tf.sigmoid(tf.mul(xs, tf.add(tf.mul(x2, GELU_A), GELU_B)));
+    const s = tf.sigmoid(tf.mul(xs, tf.add(tf.mul(x2, constant(GELU_A)), constant(GELU_B))));
     const y = tf.mul(xs, s);
     save([x2, s, y]);
     return {
       value: y,
       gradFunc: (dy, saved) => {
         const [x2v, sv, yv] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-        const du = tf.add(tf.mul(x2v, 3 * GELU_A), GELU_B); // u'(x)
-        return tf.mul(dy, tf.add(sv, tf.mul(tf.mul(yv, tf.sub(1, sv)), du)));
+        const du = tf.add(tf.mul(x2v, constant(3 * GELU_A)), constant(GELU_B)); // u'(x)
+        return tf.mul(dy, tf.add(sv, tf.mul(tf.mul(yv, tf.sub(constant(1), sv)), du)));
       },
     };
   });

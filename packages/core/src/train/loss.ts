@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { heapView, heapViewInt, reshape } from '../model/ops.ts';
+import { constant, heapView, heapViewInt, reshape } from '../model/ops.ts';
 import './gradients.ts';
 
 /** A token's loss saturates here: −log(1e-30) ≈ 69 nats, far beyond any finetuning loss. */
@@ -31,13 +31,13 @@ export function maskedCrossEntropy(
   const flatWeights = tf.reshape(weights, [N]) as tf.Tensor1D; // [N]
   const scale = 1 / Math.max(1, denominator);
   // Flat index of each row's target in the [N·V] logits, for gather (forward) and scatter (backward).
-  const targetIndex = tf.add(tf.mul(tf.range(0, N, 1, 'int32'), tf.scalar(V, 'int32')), flatTargets); // [N]
+  const targetIndex = tf.add(tf.mul(tf.range(0, N, 1, 'int32'), constant(V, 'int32')), flatTargets); // [N]
   const lossFn = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const z = args[0] as tf.Tensor2D; // [N, V]
     const save = args[1] as tf.GradSaveFunc;
     const probs = tf.softmax(z); // [N, V]
     const picked = tf.gather(tf.reshape(probs, [N * V]), targetIndex); // [N]
-    const nll = tf.neg(tf.log(tf.maximum(picked, MIN_PROB))); // [N]
+    const nll = tf.neg(tf.log(tf.maximum(picked, constant(MIN_PROB)))); // [N]
     const value = tf.mul(tf.sum(tf.mul(nll, flatWeights)), tf.scalar(scale)) as tf.Scalar;
     save([probs, targetIndex, flatWeights]);
     return {
