@@ -10,32 +10,81 @@ import { promisify } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { adapterLines, describeBackend, selectBackend } from '../../apps/worker/src/backend.ts';
 import { gradientEngineFor } from '../../apps/worker/src/train/parallel-engine.ts';
+import type { LoraConfig } from '../../packages/core/src/config/run-config.ts';
 import { parseRunConfig } from '../../packages/core/src/config/run-config.ts';
 import { BENCH_MODEL, benchRows } from '../../packages/core/src/model/bench-protocol.ts';
-import { randomModel } from '../../packages/core/src/model/create.ts';
-import type { ModelConfig } from '../../packages/core/src/model/types.ts';
+import { modelFromTensors, randomModel } from '../../packages/core/src/model/create.ts';
+import { FAMILIES } from '../../packages/core/src/model/decoder.ts';
+import type { DecoderModel, ModelConfig } from '../../packages/core/src/model/types.ts';
 import { SHARED_BENCH } from '../../packages/core/src/testing/shared-data.ts';
 import { LocalGradientEngine } from '../../packages/core/src/train/engine.ts';
 import { collate } from '../../packages/core/src/train/example.ts';
+import { createLoraAdapters, disposeLoraAdapters } from '../../packages/core/src/train/lora.ts';
 import { train } from '../../packages/core/src/train/trainer.ts';
 
-/** The models of ../shared/bench (torch_gpu.py's MODELS): GPT-2 style, tied embeddings, MLP 4·d. */
-export const BENCH_MODELS: Record<string, { config: ModelConfig; B: number }> = {
-  bench: { config: BENCH_MODEL, B: 8 },
-  'gpt2-small': {
-    config: {
-      ...BENCH_MODEL,
-      vocabSize: 50304,
-      dim: 768,
-      nLayers: 12,
-      nHeads: 12,
-      nKvHeads: 12,
-      hiddenDim: 3072,
-      maxSeqLen: 512,
+/**
+ * The models of ../shared/bench (torch_gpu.py's MODELS: GPT-2 style, tied embeddings, MLP 4·d), and the
+ * 1.1B Llama of TinyLlama's shape that `torch_gpu.py lora` tunes with LoRA r 8 on q_proj and v_proj.
+ */
+export const BENCH_MODELS: Record<string, { config: ModelConfig; B: number; T: number; lora?: LoraConfig }> =
+  {
+    bench: { config: BENCH_MODEL, B: 8, T: BENCH_MODEL.maxSeqLen },
+    'gpt2-small': {
+      config: {
+        ...BENCH_MODEL,
+        vocabSize: 50304,
+        dim: 768,
+        nLayers: 12,
+        nHeads: 12,
+        nKvHeads: 12,
+        hiddenDim: 3072,
+        maxSeqLen: 512,
+      },
+      B: 8,
+      T: 512,
     },
-    B: 8,
-  },
-};
+    tinyllama: {
+      config: {
+        family: 'llama',
+        vocabSize: 32000,
+        dim: 2048,
+        nLayers: 22,
+        nHeads: 32,
+        nKvHeads: 4,
+        hiddenDim: 5632,
+        maxSeqLen: 2048,
+        normEps: 1e-6,
+        ropeTheta: 10000,
+        ropeLayout: 'half',
+        tieEmbeddings: false,
+      },
+      B: 4,
+      T: 512,
+      lora: { rank: 8, alpha: 16, dropout: 0, targetModules: ['q_proj', 'v_proj'] },
+    },
+  };
+
+/**
+ * Random weights for a model too large to draw value by value in JavaScript (1.1B normals take over a minute):
+ * one block of 2²⁰ seeded normals, uploaded once and tiled on the device to each tensor's size. Speed and
+ * memory do not depend on the values; norms start at one as in randomModel.
+ */
+function tiledRandomModel(config: ModelConfig, seed: number): DecoderModel {
+  const family = FAMILIES[config.family];
+  const block = tf.randomNormal([2 ** 20], 0, 0.02, 'float32', seed);
+  const tensors: Record<string, tf.Tensor> = {};
+  for (const [name, shape] of Object.entries(family.paramShapes(config))) {
+    const n = shape.reduce((a, d) => a * d, 1);
+    tensors[name] = tf.tidy(() => {
+      if (family.initOf(name, config).kind === 'ones') return tf.ones(shape);
+      if (family.initOf(name, config).kind === 'zeros') return tf.zeros(shape);
+      const reps = Math.ceil(n / block.size);
+      return tf.reshape(tf.slice(tf.tile(block, [reps]), [0], [n]), shape);
+    });
+  }
+  block.dispose();
+  return modelFromTensors(config, tensors);
+}
 
 /** `--name value`, or the fallback. */
 export function option(args: string[], name: string, fallback: string): string {
@@ -44,7 +93,7 @@ export function option(args: string[], name: string, fallback: string): string {
 }
 
 /** The bench model named by `--model`. */
-export function benchModel(args: string[]): { name: string; config: ModelConfig; B: number } {
+export function benchModel(args: string[]): { name: string } & (typeof BENCH_MODELS)[string] {
   const name = option(args, '--model', 'bench');
   const m = BENCH_MODELS[name];
   if (!m) throw new Error(`--model ${name}: expected one of ${Object.keys(BENCH_MODELS).join(', ')}`);
@@ -149,18 +198,19 @@ export async function run(args: string[]): Promise<void> {
   const steps = flag(args, '--steps', 20);
   const warmup = flag(args, '--warmup', 3);
   const backend = await benchBackend(args);
-  const { name, config: modelConfig, B } = benchModel(args);
-  const [V, T] = [modelConfig.vocabSize, modelConfig.maxSeqLen];
+  const { name, config: modelConfig, B, T, lora: loraConfig } = benchModel(args);
+  const V = modelConfig.vocabSize;
   const onGpu = backend.key === 'webgpu' || backend.key === 'tensorflow-gpu';
   const workers = flag(args, '--workers', backend.name === 'wasm' ? 2 : 1);
-  // Seed 0 would leave the first tensor unseeded (tfjs treats a 0 seed as "no seed").
   const t0 = performance.now();
-  const model = randomModel(modelConfig, 1);
+  // Seed 0 would leave the first tensor unseeded (tfjs treats a 0 seed as "no seed").
+  const model = loraConfig ? tiledRandomModel(modelConfig, 1) : randomModel(modelConfig, 1);
+  const lora = loraConfig ? createLoraAdapters(model, loraConfig, 1) : undefined;
   console.log(
-    `model ${name}: ${(model.numParams() / 1e6).toFixed(1)}M parameters, batch ${B} x ${T} (built in ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+    `model ${name}: ${(model.numParams() / 1e6).toFixed(1)}M parameters${lora ? `, LoRA r ${loraConfig?.rank} on ${loraConfig?.targetModules.join(', ')}` : ''}, batch ${B} x ${T} (built in ${((performance.now() - t0) / 1000).toFixed(1)} s)`,
   );
   if (args.includes('--profile')) {
-    const local = new LocalGradientEngine(model);
+    const local = new LocalGradientEngine(model, lora);
     // Warm-up passes: V8 compiles wasm functions with its baseline compiler first and optimises the hot ones
     // (on a GPU: the pipelines are compiled).
     for (let i = 0; i < 3; i++) await local.accumulate(collate(benchRows(B, T, V, 1), T), B * T);
@@ -176,16 +226,18 @@ export async function run(args: string[]): Promise<void> {
     await profileStep(local, B, T, V);
     await local.dispose();
   }
-  const { engine, note } = await gradientEngineFor(model, workers);
+  const { engine, note } = await gradientEngineFor(model, workers, lora);
   console.log(`gradients: ${note}`);
   const config = parseRunConfig({
     baseModel: name,
     regime: { name: 'instruction-tuning' },
     train: {
+      ...(loraConfig ? { method: 'lora', lora: loraConfig } : {}),
       batchSize: B,
       maxSeqLen: T,
       maxSteps: warmup + steps,
-      learningRate: 3e-4,
+      // As torch_gpu.py: AdamW lr 3e-4, wd 0.01; for LoRA lr 1e-4 and torch's default wd 0.01.
+      learningRate: loraConfig ? 1e-4 : 3e-4,
       weightDecay: 0.01,
       gradClip: 0,
       schedule: 'constant',
@@ -195,30 +247,38 @@ export async function run(args: string[]): Promise<void> {
   const times: number[] = [];
   const losses: number[] = [];
   let peak = 0;
+  let allocated = 0;
   await train(engine, benchRows(B, T, V, 1), config, {
     onStep: (s) => {
       losses.push(s.loss);
       peak = Math.max(peak, s.memory.peakBytes);
+      // On a GPU: device memory tfjs holds, its buffer pool included.
+      const held = (tf.memory() as { numBytesInGPUAllocated?: number }).numBytesInGPUAllocated;
+      if (held !== undefined) allocated = Math.max(allocated, held);
       if (s.step > warmup) times.push(s.stepMs);
     },
   });
   const med = median(times);
   const ours = (B * T * 1000) / med;
   console.log(
-    `regimen  train ${name}: step median ${med.toFixed(1)} ms (min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}) -> ${ours.toFixed(0)} tokens/s; loss ${losses[0]?.toFixed(3)} -> ${losses.at(-1)?.toFixed(3)}; peak tensor memory ${(peak / 2 ** 30).toFixed(2)} GiB`,
+    `regimen  train ${name}: step median ${med.toFixed(1)} ms (min ${Math.min(...times).toFixed(1)}, max ${Math.max(...times).toFixed(1)}) -> ${ours.toFixed(0)} tokens/s; loss ${losses[0]?.toFixed(3)} -> ${losses.at(-1)?.toFixed(3)}; peak tensor memory ${(peak / 2 ** 30).toFixed(2)} GiB${allocated ? `, GPU buffers allocated ${(allocated / 2 ** 30).toFixed(2)} GiB` : ''}`,
   );
   await engine.dispose();
+  if (lora) disposeLoraAdapters(lora);
   model.dispose();
   if (args.includes('--no-torch')) return;
-  const theirs = onGpu ? await torchGpuTrain(name) : await torchTokensPerSecond();
+  const theirs = onGpu ? await torchGpuTrain(name, loraConfig !== undefined) : await torchTokensPerSecond();
   if (theirs)
     console.log(`ratio regimen/pytorch${onGpu ? ' (fp32, TF32 off)' : ''}: ${(ours / theirs).toFixed(3)}x`);
 }
 
 /** torch_gpu.py's fp32 (TF32 off) rate for this model: the like-for-like figure (tfjs has no tensor cores). */
-async function torchGpuTrain(name: string): Promise<number | undefined> {
-  const out = await torchGpu(['train', '--model', name]);
-  const m = new RegExp(`train ${name} fp32: .*-> (\\d+) tokens/s`).exec(out ?? '');
+async function torchGpuTrain(name: string, lora: boolean): Promise<number | undefined> {
+  const out = await torchGpu(lora ? ['lora'] : ['train', '--model', name]);
+  const line = lora
+    ? /lora \S+ fp32: .*-> (\d+) tokens\/s/
+    : new RegExp(`train ${name} fp32: .*-> (\\d+) tokens/s`);
+  const m = line.exec(out ?? '');
   return m ? Number(m[1]) : undefined;
 }
 
