@@ -287,3 +287,33 @@ describe('train (LoRA)', () => {
     model.dispose();
   });
 });
+
+describe('train and the event loop', () => {
+  it('lets timers run between steps (a queue heartbeat keeps beating) and stops within a step of a cancel', async () => {
+    const model = randomModel(TINY, 9);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const ticksAtStep: number[] = [];
+    const abort = new AbortController();
+    // The cancel arrives from a timer, as a NOTIFY would: it must be seen before the next step starts.
+    const result = await train(
+      new LocalGradientEngine(model),
+      rows(20, 3),
+      config({ ...BASE, maxSteps: 50 }),
+      {
+        signal: abort.signal,
+        onStep: (s) => {
+          ticksAtStep.push(ticks);
+          if (s.step === 5) setTimeout(() => abort.abort(), 0);
+        },
+      },
+    );
+    clearInterval(timer);
+    expect(result.aborted).toBe(true);
+    expect(result.steps).toBeLessThanOrEqual(6);
+    // Timers fired between every pair of steps.
+    for (let i = 1; i < ticksAtStep.length; i++)
+      expect(ticksAtStep[i]).toBeGreaterThan(ticksAtStep[i - 1] as number);
+    model.dispose();
+  });
+});

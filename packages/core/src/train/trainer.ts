@@ -159,6 +159,9 @@ export async function train(
   /** Live tensors on the engine's own threads after the last pass, where it has any. */
   let computeTensors: number | undefined;
   while (step < totalSteps) {
+    // A macrotask turn per step: on the host backends every await here resolves at once, so without it timers
+    // (the queue's heartbeat), I/O and a cancel request would wait for the whole run.
+    await yieldToEventLoop();
     if (opts.signal?.aborted) return { steps: step, aborted: true, finalLoss, evalLoss };
     const t0 = performance.now();
     const first = step * rowsPerStep;
@@ -219,6 +222,12 @@ export async function train(
   evalLoss = (await runEval(step)) ?? evalLoss;
   await checkpoint(step);
   return { steps: step, aborted: false, finalLoss, evalLoss };
+}
+
+/** Lets timers and I/O run: setImmediate where the host has it (Node), else a zero timeout. */
+export function yieldToEventLoop(): Promise<void> {
+  const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
+  return new Promise((resolve) => (immediate ? immediate(() => resolve()) : setTimeout(resolve, 0)));
 }
 
 /** Stored moments put into the engine's tensor order, checking that every tensor is there with its size. */
