@@ -46,7 +46,8 @@ export async function trainStage(ctx: StageContext): Promise<StageResult> {
   const meta: DatasetMeta = { duplicatesDropped: 0, splits: {}, tasks: {} };
   for (const name of config.datasets) {
     const d = await loadDatasetRows(ctx.db, name, 'train');
-    rows.push(...d.rows);
+    // One by one: spreading ~150k rows as arguments overflows the stack.
+    for (const r of d.rows) rows.push(r);
     Object.assign(meta.tasks as object, d.meta.tasks ?? {});
   }
 

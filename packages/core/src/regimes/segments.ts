@@ -43,7 +43,8 @@ export function tokenizeSegments(
       start = Math.max(start, end);
     }
     for (let i = 0; i < wholeIds.length; i++) lossMask[ids.length + i] ??= 0;
-    ids.push(...wholeIds);
+    // One by one: spreading a long row (~150k tokens) as arguments overflows the stack.
+    for (const id of wholeIds) ids.push(id);
     stretch = [];
     first = false;
   };
