@@ -174,6 +174,7 @@ async function decode(
     const rngs = picker.sampling ? promptIds.map((_, r) => new Rng(rowSeed(opts.seed ?? 0, r))) : null;
     const stopList = stopIds.size ? own(tf.tensor1d([...stopIds], 'int32')) : null; // [S]
     const pads = own(tf.fill([b], pad, 'int32')); // [B]
+    const vocabEnd = own(tf.scalar(vocabSize, 'int32'));
     if (stopList || stops) ended = tf.zeros([b], 'bool');
     const forward = own(
       opts.useCache === false
@@ -188,7 +189,7 @@ async function decode(
     const feed = (ids: tf.Tensor1D): tf.Tensor2D => {
       let next = ids;
       // A sampling row with no token to choose (an error once read back) is fed padding meanwhile.
-      if (picker.sampling) next = tf.where(tf.less(next, vocabSize), next, pads) as tf.Tensor1D;
+      if (picker.sampling) next = tf.where(tf.less(next, vocabEnd), next, pads) as tf.Tensor1D;
       if (ended) next = tf.where(ended, pads, next) as tf.Tensor1D;
       return tf.reshape(next, [b, 1]); // [B, 1]
     };
