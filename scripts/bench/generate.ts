@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, selectBackend } from '../../apps/worker/src/backend.ts';
 import { generateIds } from '../../packages/core/src/decode/generate.ts';
-import { Rng, sampleToken } from '../../packages/core/src/decode/sampling.ts';
+import { TokenPicker } from '../../packages/core/src/decode/sampling.ts';
 import { BENCH_MODEL, lcgTokens } from '../../packages/core/src/model/bench-protocol.ts';
 import { randomModel } from '../../packages/core/src/model/create.ts';
 import type { DecoderModel } from '../../packages/core/src/model/types.ts';
@@ -45,14 +45,21 @@ async function profileSteps(model: DecoderModel, prompt: number[]): Promise<void
   const cache = model.createCache(1, PROMPT + 33);
   tf.tidy(() => model.forwardCached(tf.tensor2d([prompt], [1, PROMPT], 'int32'), cache)).dispose(); // the prefill
   const steps = 32;
-  let token = 0;
-  const info = await tf.profile(() => {
+  const picker = new TokenPicker({ temperature: 0 }, 1, model.config.vocabSize);
+  // The steps run as generate runs them: each feeds the previous step's id on the device.
+  let token = tf.tensor1d([0], 'int32');
+  const info = await tf.profile(async () => {
     for (let s = 0; s < steps; s++) {
-      const logits = tf.tidy(() => model.forwardCached(tf.tensor2d([[token]], [1, 1], 'int32'), cache));
-      token = sampleToken(logits.dataSync(), { temperature: 0 }, new Rng(0));
-      logits.dispose();
+      const next = tf.tidy(() =>
+        picker.pick(model.forwardCached(tf.reshape(token, [1, 1]) as tf.Tensor2D, cache)),
+      );
+      token.dispose();
+      token = next;
     }
+    await token.data();
   });
+  token.dispose();
+  picker.dispose();
   cache.dispose();
   const byKernel = new Map<string, { ms: number; n: number }>();
   let total = 0;
@@ -91,13 +98,13 @@ export async function run(args: string[]): Promise<void> {
 
   const rates: Record<string, number> = {};
   const outputs: Record<string, number[]> = {};
-  const measure = (useCache: boolean) => {
+  const measure = async (useCache: boolean) => {
     const key = String(useCache);
-    generateIds(model, prompt, { maxNewTokens: 8, useCache });
+    await generateIds(model, prompt, { maxNewTokens: 8, useCache });
     const times: number[] = [];
     for (let i = 0; i < reps; i++) {
       const t0 = performance.now();
-      const [g] = generateIds(model, prompt, { maxNewTokens: NEW, useCache });
+      const [g] = await generateIds(model, prompt, { maxNewTokens: NEW, useCache });
       times.push(performance.now() - t0);
       outputs[key] = g!.generatedIds;
     }
@@ -108,11 +115,11 @@ export async function run(args: string[]): Promise<void> {
     );
   };
   // Load on shared machines drifts: the reference's kv-cache run (its first) follows Regimen's directly.
-  measure(true);
+  await measure(true);
   const torch = args.includes('--no-torch')
     ? { note: 'PyTorch reference skipped (--no-torch)' }
     : torchReference();
-  measure(false);
+  await measure(false);
   const same = outputs.true!.every((id, i) => id === outputs.false![i]);
   console.log(`regimen: cached == uncached tokens: ${same}; tensors alive: ${tf.memory().numTensors}`);
   if (args.includes('--profile')) await profileSteps(model, prompt[0]!);

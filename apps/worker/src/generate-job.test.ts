@@ -104,7 +104,7 @@ describe.skipIf(!hasSharedData)('generate jobs', () => {
     const model = loadModel(sharedData('llama2c_stories260K', 'stories260K.bin'));
     const tokenizer = loadTokenizer(sharedData('llama2c_stories260K', 'tok512.bin'));
     const stop = [tokenizer.eosId, tokenizer.bosId].filter((x): x is number => x !== undefined);
-    const [expected] = generate(model, tokenizer, ['Once upon a time'], {
+    const [expected] = await generate(model, tokenizer, ['Once upon a time'], {
       maxNewTokens: 24,
       stopTokenIds: stop,
     });

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { tuluPrompt } from '@regimen/core/chat/template';
 import { loadHfModel } from '@regimen/core/checkpoint/hf';
 import { checkpointFormat, loadModel } from '@regimen/core/checkpoint/load';
-import { generateAsync, type TextCodec } from '@regimen/core/decode/generate';
+import { generate, type TextCodec } from '@regimen/core/decode/generate';
 import type { DecoderModel } from '@regimen/core/model/types';
 import { ruleBasedAdapter } from '@regimen/core/regimes/rule-based-adapter';
 import { loadTokenizer } from '@regimen/core/tokenizer/load';
@@ -176,7 +176,7 @@ async function runPrompt(
   // generate() starts an empty prompt from BOS alone; the deltas decode after the same ids.
   const promptIds = encoded.length === 0 && tokenizer.bosId !== undefined ? [tokenizer.bosId] : encoded;
   const deltas = textDeltas(tokenizer, promptIds, stopTokenIds);
-  const [g] = await generateAsync(model, tokenizer, [promptText], {
+  const [g] = await generate(model, tokenizer, [promptText], {
     maxNewTokens: opts.decoding.maxNewTokens,
     temperature: opts.decoding.temperature,
     seed: opts.decoding.seed,

@@ -80,7 +80,9 @@ export async function evaluateStage(ctx: StageContext): Promise<StageResult> {
       for (let i = 0; i < todo.length; i += config.decoding.batchSize) {
         if (ctx.signal.aborted) return { aborted: true };
         const batch = todo.slice(i, i + config.decoding.batchSize);
-        const outputs = loaded ? decodeBatch(loaded, batch, config, regime) : batch.map(heuristicOutput);
+        const outputs = loaded
+          ? await decodeBatch(loaded, batch, config, regime)
+          : batch.map(heuristicOutput);
         for (const [k, t] of batch.entries()) {
           const o = outputs[k] as DecodedOutput;
           await withDbRetry(() =>
@@ -98,7 +100,8 @@ export async function evaluateStage(ctx: StageContext): Promise<StageResult> {
         }
         finished += batch.length;
         ctx.progress(finished / total);
-        // Decoding is synchronous; yielding here lets a cancel notification in between batches.
+        // Decoding on cpu or wasm awaits only resolved reads, never I/O; yielding here lets a cancel
+        // notification in between batches.
         await new Promise((r) => setImmediate(r));
       }
     }
@@ -234,14 +237,14 @@ interface DecodedOutput {
   completionTokens: number;
 }
 
-function decodeBatch(
+async function decodeBatch(
   m: EvalModel,
   batch: EvalTask[],
   config: RunConfig,
   regime: Regime<unknown>,
-): DecodedOutput[] {
+): Promise<DecodedOutput[]> {
   const d = config.decoding;
-  const out = generate(
+  const out = await generate(
     m.model,
     m.tokenizer,
     batch.map((t) => t.prompt),

@@ -86,11 +86,11 @@ describe.skipIf(!hasSharedData || torchMissing)('GPT-2 checkpoint from the PyTor
 
   it("greedy decoding with the KV cache picks the reference's 8 tokens after the seed-2 prompt", {
     timeout: 60_000,
-  }, () => {
+  }, async () => {
     const line = /check: greedy 8 tokens ([\d,]+)/.exec(reference);
     expect(line, 'the reference prints its greedy tokens').not.toBeNull();
     const model = loadHfModel(dir);
-    const [g] = generateIds(model, [lcgTokens(32, 2)], { maxNewTokens: 8, stopTokenIds: [] });
+    const [g] = await generateIds(model, [lcgTokens(32, 2)], { maxNewTokens: 8, stopTokenIds: [] });
     expect(g!.generatedIds).toEqual(line![1]!.split(',').map(Number));
     model.dispose();
   });

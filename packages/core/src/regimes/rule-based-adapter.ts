@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { z } from 'zod';
-import type { LogitsProcessor } from '../decode/processors.ts';
+import { type LogitsProcessor, type StepContext, tokenMask } from '../decode/processors.ts';
 import { tokensWithText } from '../tokenizer/match.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
 import { chatEvalPrompts } from './chat-regimes.ts';
@@ -89,27 +89,47 @@ function afterLast(ids: readonly number[], tag: readonly number[]): number {
   return 0;
 }
 
-/** The bias expert's logits for a batch: [B, V] as a flat array. */
-export function ruleBias(r: ResolvedRules, promptIds: number[][], generatedIds: number[][]): Float32Array {
+/** The EOS ramp after t generated tokens: min(slope · t, cap) once t > 0, else 0. */
+export function eosRamp(rules: RuleSet, t: number): number {
+  return t > 0 ? Math.min(rules.eos.slope * t, rules.eos.cap) : 0;
+}
+
+/** The bias expert of one generation on the device; `dispose()` frees what it uploaded. */
+export interface RuleBias {
+  /** The bias expert's logits [B, V] at a decode step. */
+  at(ctx: StepContext): tf.Tensor2D;
+  dispose(): void;
+}
+
+/**
+ * The bias expert for a batch of prompts: the static token biases [V], each row's prompt tokens since the last
+ * user tag [B, V] and the end ids' weights [V] are uploaded once; at each step the seen tokens come from the
+ * decode state on the device and the EOS ramp is one scalar.
+ */
+export function ruleBias(r: ResolvedRules, promptIds: readonly (readonly number[])[]): RuleBias {
   const V = r.tokenBias.length;
-  const B = promptIds.length;
-  const bias = new Float32Array(B * V);
-  for (let b = 0; b < B; b++) {
-    const row = bias.subarray(b * V, (b + 1) * V);
-    row.set(r.tokenBias);
-    const prompt = promptIds[b] ?? [];
-    const generated = generatedIds[b] ?? [];
-    const seen = new Set<number>();
-    for (let i = afterLast(prompt, r.userTagIds); i < prompt.length; i++) seen.add(prompt[i] as number);
-    for (const id of generated) seen.add(id);
-    for (const id of seen) if (id >= 0 && id < V) row[id] = (row[id] as number) + r.rules.repetition.penalty;
-    const t = generated.length;
-    if (t > 0) {
-      const ramp = Math.min(r.rules.eos.slope * t, r.rules.eos.cap);
-      for (const id of r.endIds) row[id] = (row[id] as number) + ramp;
-    }
-  }
-  return bias;
+  const tokenBias = tf.tensor1d(r.tokenBias); // [V]
+  const sinceTag = tokenMask(
+    promptIds.map((p) => p.slice(afterLast(p, r.userTagIds))),
+    V,
+  ); // [B, V]
+  // An end id listed twice gets the ramp twice, as it always has.
+  const endWeights = new Float32Array(V);
+  for (const id of r.endIds) endWeights[id] = (endWeights[id] as number) + 1;
+  const ends = tf.tensor1d(endWeights); // [V]
+  const penalty = tf.scalar(r.rules.repetition.penalty);
+  return {
+    at(ctx) {
+      return tf.tidy(() => {
+        const seen = tf.maximum(sinceTag, ctx.generated); // [B, V], 0 or 1
+        const ramp = tf.scalar(eosRamp(r.rules, ctx.step));
+        return tf.add(tf.add(tokenBias, tf.mul(seen, penalty)), tf.mul(ends, ramp)) as tf.Tensor2D; // [B, V]
+      });
+    },
+    dispose() {
+      tf.dispose([tokenBias, sinceTag, ends, penalty]);
+    },
+  };
 }
 
 /**
@@ -125,18 +145,19 @@ export function ruleBasedAdapterProcessor(
   return {
     name: 'rule-based-adapter',
     resolved,
-    process(logits, ctx) {
-      const [B, V] = logits.shape;
-      if (V !== resolved.tokenBias.length) {
+    start({ promptIds, vocabSize }) {
+      if (vocabSize !== resolved.tokenBias.length) {
         throw new Error(
-          `rule-based adapter: logits have ${V} columns but the tokenizer has ${resolved.tokenBias.length} tokens`,
+          `rule-based adapter: logits have ${vocabSize} columns but the tokenizer has ${resolved.tokenBias.length} tokens`,
         );
       }
-      const bias = ruleBias(resolved, ctx.promptIds, ctx.generatedIds);
-      return tf.tidy(() => {
-        const biasT = tf.tensor2d(bias, [B, V]); // [B, V]
-        return tf.add(tf.logSoftmax(logits), tf.logSoftmax(biasT)) as tf.Tensor2D; // [B, V]
-      });
+      const bias = ruleBias(resolved, promptIds);
+      return {
+        process(logits, ctx) {
+          return tf.tidy(() => tf.add(tf.logSoftmax(logits), tf.logSoftmax(bias.at(ctx))) as tf.Tensor2D); // [B, V]
+        },
+        dispose: () => bias.dispose(),
+      };
     },
   };
 }

@@ -48,7 +48,7 @@ export async function generateCommand(
         : []),
     ];
     const started = performance.now();
-    const [g] = generate(model, tokenizer, [opts.prompt], {
+    const [g] = await generate(model, tokenizer, [opts.prompt], {
       maxNewTokens: num(opts.maxNewTokens, '--max-new-tokens', true)!,
       temperature: num(opts.temperature, '--temperature', false),
       topK: num(opts.topK, '--top-k', true),
