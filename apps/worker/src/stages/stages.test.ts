@@ -216,7 +216,7 @@ describe.skipIf(!hasSharedData)('train and evaluate stages in a worker', () => {
     await worker.waitFor(/claiming .* jobs/);
     const two = await submitRun(db, queue, config);
     expect((await finished(two.id)).error, worker.output).toBeNull();
-    expect(worker.output).toMatch(/computing gradients on 2 threads/);
+    expect(worker.output).toMatch(/computing gradients on 2 wasm threads/);
     const expected = await losses(one.id);
     const actual = await losses(two.id);
     expect(expected).toHaveLength(4);
