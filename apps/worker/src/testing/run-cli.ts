@@ -43,3 +43,30 @@ export function runTrainCli(
     });
   });
 }
+
+/** Test-only: runs `regimen …` to completion; its stdout and stderr. Rejects when it fails. */
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [REGIMEN_BIN, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr?.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0 || /^regimen: /m.test(stderr))
+        reject(new Error(`regimen ${args[0]} failed (exit ${code}):\n${stderr}`));
+      else resolveRun({ stdout, stderr });
+    });
+  });
+}

@@ -27,6 +27,11 @@ export function constant(value: number, dtype: 'float32' | 'int32' = 'float32'):
   return c;
 }
 
+/** How many constants {@link constant} keeps (for tests that count live tensors). */
+export function keptConstants(): number {
+  return [...constants.values()].filter((c) => !c.isDisposed).length;
+}
+
 /**
  * Saves tensors for a custom gradient and returns how to get them back. `save` keeps a clone of each, and
  * a clone is a full copy on wasm; variables outlive the backward pass anyway, so they are captured as
@@ -402,12 +407,28 @@ function embedRows(table: tf.Tensor2D, flatIds: tf.Tensor1D, vocab: number, dim:
       value: gatherRows(t, i), // [N, D]
       gradFunc: (dy, saved) => {
         const [idx] = saved as [tf.Tensor1D];
-        const dTable = tf.scatterND(tf.reshape(idx, [-1, 1]), dy as tf.Tensor2D, [vocab, dim]); // [V, D]
+        const dTable = embeddingGrad(idx, dy as tf.Tensor2D, vocab); // [V, D]
         return [dTable, tf.zerosLike(idx)];
       },
     };
   });
   return f(table, flatIds) as tf.Tensor2D;
+}
+
+/** Regimen's embedding-gradient kernel: inputs ids [N] (int32) and dy [N, D]; attr `vocab`; output [vocab, D]. */
+export const EMBEDDING_GRAD_KERNEL = 'RegimenEmbeddingGrad';
+
+/**
+ * ∂table of an embedding lookup: row `id` of the result is the sum of dy's rows at the positions holding `id`,
+ * summed in position order. scatterND gives that on the host backends; on webgpu tfjs's scatter adds with
+ * atomics, in whatever order the GPU runs them, so a repeated token made every run (and every resume) differ in
+ * the last bits. There Regimen's kernel sums in position order (webgpu-kernels.ts).
+ */
+function embeddingGrad(ids: tf.Tensor1D, dy: tf.Tensor2D, vocab: number): tf.Tensor2D {
+  if (tf.getKernel(EMBEDDING_GRAD_KERNEL, tf.getBackend())) {
+    return tf.engine().runKernel(EMBEDDING_GRAD_KERNEL, { ids, dy }, { vocab }) as tf.Tensor2D;
+  }
+  return tf.scatterND(tf.reshape(ids, [-1, 1]), dy, [vocab, dy.shape[1]]) as tf.Tensor2D;
 }
 
 /** table[ids] for a 2-D table; on wasm copied row by row out of a view of its heap (GatherV2 there is slow). */

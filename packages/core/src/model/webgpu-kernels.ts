@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAMW_KERNEL, type AdamWScalars } from '../train/adamw.ts';
-import { DROPOUT_MASK_KERNEL, type DropoutMaskAttrs } from './ops.ts';
+import { DROPOUT_MASK_KERNEL, type DropoutMaskAttrs, EMBEDDING_GRAD_KERNEL } from './ops.ts';
 import { dispatch, outputTensor, type WebgpuBackend, webgpuBackend, workgroups1d } from './webgpu-program.ts';
 
 /*
@@ -115,6 +115,61 @@ function dropoutMask(backend: WebgpuBackend, a: DropoutMaskAttrs): tf.TensorInfo
   return out;
 }
 
+const ZERO_WGSL = elementwise(
+  '@group(0) @binding(0) var<storage, read_write> out: array<f32>;',
+  1,
+  '',
+  '  out[i] = 0.0;',
+);
+
+/**
+ * One invocation per column d walks the positions in order and adds dy[i, d] into row ids[i]: each output
+ * element is summed in position order by one invocation, so the result is the same on every run (and equals
+ * the host's scatter), with no atomics. Its parallelism is the width D; the walk is N long.
+ */
+const EMBEDDING_GRAD_WGSL = /* wgsl */ `
+@group(0) @binding(0) var<storage, read> ids: array<i32>;
+@group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+struct U { n: u32, d: u32, vocab: u32 }
+@group(0) @binding(3) var<uniform> u: U;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let col = gid.x;
+  if (col >= u.d) { return; }
+  for (var i = 0u; i < u.n; i = i + 1u) {
+    let id = ids[i];
+    if (id >= 0 && u32(id) < u.vocab) {
+      let at = u32(id) * u.d + col;
+      out[at] = out[at] + dy[i * u.d + col];
+    }
+  }
+}`;
+
+function embeddingGrad(backend: WebgpuBackend, ids: tf.TensorInfo, dy: tf.TensorInfo, vocab: number) {
+  const [n, d] = dy.shape as [number, number];
+  const out = outputTensor(backend, [vocab, d]);
+  const size = vocab * d;
+  const groups = workgroups1d(backend, size, WORKGROUP);
+  // Pooled buffers come back dirty: zero the table first (dispatches in one pass run in order).
+  dispatch(backend, {
+    key: 'regimen-zero',
+    code: () => ZERO_WGSL,
+    tensors: [out],
+    uniforms: uniformBlock(size, groups[0] * WORKGROUP, []),
+    workgroups: groups,
+  });
+  const block = new Uint32Array([n, d, vocab, 0]);
+  dispatch(backend, {
+    key: 'regimen-embedding-grad',
+    code: () => EMBEDDING_GRAD_WGSL,
+    tensors: [ids, dy, out],
+    uniforms: block.buffer,
+    workgroups: [Math.ceil(d / 64)],
+  });
+  return out;
+}
+
 /**
  * Registers Regimen's WGSL kernels for the webgpu backend. Entry points that choose webgpu call it once,
  * after tfjs-backend-webgpu is imported; safe to call again.
@@ -133,6 +188,14 @@ export function installWebgpuFastPaths(): void {
           inputs as Record<string, tf.TensorInfo>,
           attrs as unknown as AdamWScalars & { decay: number },
         ),
+    },
+    {
+      kernelName: EMBEDDING_GRAD_KERNEL,
+      backendName: 'webgpu',
+      kernelFunc: ({ inputs, attrs }) => {
+        const { ids, dy } = inputs as Record<'ids' | 'dy', tf.TensorInfo>;
+        return embeddingGrad(needBackend(), ids, dy, (attrs as { vocab: number }).vocab);
+      },
     },
     {
       kernelName: DROPOUT_MASK_KERNEL,

@@ -151,6 +151,37 @@ export function deviceTrainingSuite(backend: TestBackend): void {
       });
     }
 
+    it('computes the same gradients on every run, repeated tokens included (no order-dependent sums)', async () => {
+      // Few distinct tokens, so the embedding gradient adds many rows into each table row.
+      const rng = new Rng(12);
+      const ids = () => Array.from({ length: 20 }, () => rng.int(4));
+      const batch = collate(
+        [0, 1, 2, 3].map(() => {
+          const row = ids();
+          return { ids: row, lossMask: row.map(() => 1) };
+        }),
+        19,
+      );
+      const model = randomModel(GPT2, 5);
+      const first = await forwardBackward(model, batch);
+      const second = await forwardBackward(model, batch);
+      model.dispose();
+      expect(second.loss).toBe(first.loss);
+      for (const [i, g] of second.grads.entries()) expect(g, `gradient ${i}`).toEqual(first.grads[i]);
+    });
+
+    it('orders the trainable tensors by name, whatever order the model records them in', () => {
+      const model = randomModel(GPT2, 5);
+      const reversed = { ...model, params: Object.fromEntries(Object.entries(model.params).reverse()) };
+      const a = new LocalGradientEngine(model);
+      const b = new LocalGradientEngine(reversed);
+      expect(b.names).toEqual(a.names);
+      expect([...a.names].sort()).toEqual(a.names);
+      void a.dispose();
+      void b.dispose();
+      model.dispose();
+    });
+
     it('moves the batch in and two scalars out per step, never reads synchronously, keeps numTensors flat', async () => {
       for (const lora of [
         undefined,

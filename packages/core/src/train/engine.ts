@@ -134,7 +134,12 @@ export class LocalGradientEngine implements GradientEngine {
     private readonly model: TrainableModel,
     private readonly lora?: LoraAdapters,
   ) {
-    const entries = lora ? adapterTensors(lora) : Object.entries(model.params);
+    // Sorted by name: the order of the parameters' records differs between checkpoint formats (a model loaded
+    // from llama2c's file and the same model from its Hugging Face folder), and the global norm sums over this
+    // order in float32, so a resumed run must see the order a fresh one saw.
+    const entries = (lora ? adapterTensors(lora) : Object.entries(model.params)).sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    );
     this.names = entries.map(([n]) => n);
     this.vars = entries.map(([, v]) => v);
     this.shapes = this.vars.map((v) => v.shape.slice());
