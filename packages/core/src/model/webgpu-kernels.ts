@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAMW_KERNEL, type AdamWScalars } from '../train/adamw.ts';
 import { DROPOUT_MASK_KERNEL, type DropoutMaskAttrs } from './ops.ts';
+import { installWebgpuGemm } from './webgpu-gemm.ts';
 import { dispatch, outputTensor, type WebgpuBackend, webgpuBackend, workgroups1d } from './webgpu-program.ts';
 
 /*
@@ -144,6 +145,7 @@ export function installWebgpuFastPaths(): void {
     if (tf.getKernel(k.kernelName, 'webgpu')) tf.unregisterKernel(k.kernelName, 'webgpu');
     tf.registerKernel(k);
   }
+  installWebgpuGemm();
 }
 
 function needBackend(): WebgpuBackend {
