@@ -223,7 +223,10 @@ export async function selectBackend(forced = loadEnv().REGIMEN_BACKEND): Promise
       const name = await c.load();
       if (await tf.setBackend(name)) {
         await tf.ready();
-        if (name === 'webgpu') installWebgpuFastPaths();
+        if (name === 'webgpu') {
+          const gemm = loadEnv().REGIMEN_WEBGPU_GEMM ?? 'atomic';
+          installWebgpuFastPaths(gemm === 'atomic' || gemm === 'all' ? { scope: gemm } : { variant: gemm });
+        }
         return { name, key: c.key, pkg: c.pkg, adapter: c.key === 'webgpu' ? adapter : undefined, skipped };
       }
       skipped.push(`${c.key} (${c.pkg}): setBackend('${name}') failed`);

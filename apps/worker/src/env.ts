@@ -42,6 +42,11 @@ const WorkerEnv = z.object({
   /** Overrides `git rev-parse HEAD` (for deployments without a .git folder). */
   REGIMEN_CODE_REVISION: optionalString,
   REGIMEN_BACKEND: optionalString,
+  /**
+   * webgpu: which matrix products Regimen's WGSL kernel takes from tfjs's: `atomic` (those tfjs would sum with
+   * atomics, so runs repeat), `all`, or a variant's name (`npm run bench -- gemm` lists them).
+   */
+  REGIMEN_WEBGPU_GEMM: optionalString,
   /** Job kinds this worker claims; all of them by default. */
   REGIMEN_WORKER_KINDS: optionalString.pipe(JobKindList.optional()),
   REGIMEN_WORKER_CONCURRENCY: intFrom(1, 1),

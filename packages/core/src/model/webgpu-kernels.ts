@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ADAMW_KERNEL, type AdamWScalars } from '../train/adamw.ts';
 import { DROPOUT_MASK_KERNEL, type DropoutMaskAttrs, EMBEDDING_GRAD_KERNEL } from './ops.ts';
+import { installWebgpuGemm, type WebgpuGemmOptions } from './webgpu-gemm.ts';
 import { dispatch, outputTensor, type WebgpuBackend, webgpuBackend, workgroups1d } from './webgpu-program.ts';
 
 /*
@@ -174,7 +175,7 @@ function embeddingGrad(backend: WebgpuBackend, ids: tf.TensorInfo, dy: tf.Tensor
  * Registers Regimen's WGSL kernels for the webgpu backend. Entry points that choose webgpu call it once,
  * after tfjs-backend-webgpu is imported; safe to call again.
  */
-export function installWebgpuFastPaths(): void {
+export function installWebgpuFastPaths(gemm: WebgpuGemmOptions = {}): void {
   // tfjs runs kernels whose inputs are small and still on the host on the CPU, and uploads the result: a
   // [T, T] causal mask built from two ranges would cross the bus every step. Regimen keeps work on the device.
   tf.env().set('WEBGPU_CPU_FORWARD', false);
@@ -207,6 +208,7 @@ export function installWebgpuFastPaths(): void {
     if (tf.getKernel(k.kernelName, 'webgpu')) tf.unregisterKernel(k.kernelName, 'webgpu');
     tf.registerKernel(k);
   }
+  installWebgpuGemm(gemm);
 }
 
 function needBackend(): WebgpuBackend {
