@@ -1,4 +1,4 @@
-// `npm run bench -- gemm [--quick] [--variants a,b,...] [--shapes s,...] [--splits 1,2,...] [--runs N] [--ms N]`:
+// `npm run bench -- gemm [--backend NAME] [--quick] [--variants a,b,...] [--shapes s,...] [--splits 1,2,...] [--runs N] [--ms N]`:
 // times Regimen's webgpu matrix-product variants (packages/core/src/model/webgpu-gemm.ts), the plan it picks
 // ('auto') and tfjs's own kernel ('tfjs') on the products of training and decoding GPT-2-small and
 // TinyLlama, and prints TFLOP/s per (shape, variant) and the best per shape. Lines start with `result`,
@@ -13,13 +13,8 @@
 // about --ms milliseconds (at most MAX_N), and the median of --runs such timings is reported. --quick:
 // small shapes, for a software adapter. --splits 1,2,4 times every variant at each split-K factor as well.
 //
-// On a GPU machine without Node's toolchain (GPU-NOTES.md), bundle it here:
-//   echo "import { run } from '$PWD/scripts/bench/gemm.ts'; await run(process.argv.slice(2));" > /tmp/e.ts
-//   npx esbuild /tmp/e.ts --bundle --platform=node --format=esm --external:webgpu \
-//     --external:@tensorflow/tfjs-node-gpu --external:@tensorflow/tfjs-node --outfile=gemm-bench.mjs \
-//     --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
-// and take gemm-bench.mjs, node_modules/webgpu/{index.js,package.json,dist/linux-x64/dawn.node} and node;
-// there: `REGIMEN_BACKEND=webgpu node gemm-bench.mjs`.
+// On a GPU machine without Node (GPU-NOTES.md): `bash scripts/gpu/pack.sh` here, then there
+// `bash .gpu/run.sh "gemm --backend webgpu"`.
 import * as tf from '@tensorflow/tfjs-core';
 import { describeBackend, selectBackend } from '../../apps/worker/src/backend.ts';
 import {
@@ -231,7 +226,8 @@ export async function run(args: string[]): Promise<void> {
     throw new Error(`--splits: expected positive integers, got ${splitArg}`);
 
   const started = performance.now();
-  const backend = await selectBackend();
+  const forced = args.includes('--backend') ? args[args.indexOf('--backend') + 1] : undefined;
+  const backend = await selectBackend(forced);
   const webgpu = backend.name === 'webgpu';
   console.log(`gemm backend=${backend.name} (${describeBackend(backend)})`);
   const limits = webgpu

@@ -1,4 +1,5 @@
-// `npm run bench -- generate [reps] [--profile] [--no-torch]`: greedy decoding speed on the bench protocol's model
+// `npm run bench -- generate [reps] [--backend NAME] [--model bench|gpt2-small] [--profile] [--no-torch]`: greedy
+// decoding speed (on a GPU backend beside `torch_gpu.py gen` on the same GPU), by default on the bench protocol's model
 // (../shared/bench/README.md: GPT-2 style, vocab 8192, 4 layers, d 256, 4 heads; random init, seeded),
 // 128 new tokens after the 32-token LCG(seed 2) prompt, batch 1, with and without the KV cache, median of
 // `reps` runs; then the PyTorch reference (`torch_reference.py gen`) in the same run, and the ratio.
@@ -9,13 +10,14 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
-import { describeBackend, selectBackend } from '../../apps/worker/src/backend.ts';
+import { describeBackend } from '../../apps/worker/src/backend.ts';
 import { generateIds } from '../../packages/core/src/decode/generate.ts';
 import { TokenPicker } from '../../packages/core/src/decode/sampling.ts';
-import { BENCH_MODEL, lcgTokens } from '../../packages/core/src/model/bench-protocol.ts';
+import { lcgTokens } from '../../packages/core/src/model/bench-protocol.ts';
 import { randomModel } from '../../packages/core/src/model/create.ts';
 import type { DecoderModel } from '../../packages/core/src/model/types.ts';
 import { SHARED_BENCH } from '../../packages/core/src/testing/shared-data.ts';
+import { benchBackend, benchModel, torchGpu } from './lib/models.ts';
 
 const PROMPT = 32;
 const NEW = 128;
@@ -38,6 +40,13 @@ function torchReference(): { cache?: number; noCache?: number; note: string } {
     return m ? Number(m[1]) : undefined;
   };
   return { cache: rate('kv-cache'), noCache: rate('no-cache'), note: r.stdout.trim() };
+}
+
+/** torch_gpu.py gen: greedy, batch 1, KV cache, fp32 on the same GPU (it has no uncached figure). */
+async function torchGpuGen(name: string): Promise<{ cache?: number; noCache?: number; note: string }> {
+  const out = await torchGpu(['gen', '--model', name]);
+  const m = new RegExp(`gen ${name}: .*-> ([0-9.]+) tokens/s`).exec(out ?? '');
+  return m ? { cache: Number(m[1]), note: '' } : { note: 'torch_gpu.py gen printed no rate' };
 }
 
 /** Kernel time of 32 cached decode steps, summed by kernel name (wasm kernels run synchronously). */
@@ -82,17 +91,21 @@ async function profileSteps(model: DecoderModel, prompt: number[]): Promise<void
 }
 
 export async function run(args: string[]): Promise<void> {
-  const positional = args.filter((a) => !a.startsWith('--'));
-  const unknown = args.filter((a) => a.startsWith('--') && a !== '--profile' && a !== '--no-torch');
-  if (unknown.length) throw new Error(`unknown flag ${unknown[0]}: expected --profile or --no-torch`);
+  const valued = ['--backend', '--model', '--gemm'];
+  const flags = ['--profile', '--no-torch', ...valued];
+  const positional = args.filter((a, i) => !a.startsWith('--') && !valued.includes(args[i - 1] ?? ''));
+  const unknown = args.filter((a) => a.startsWith('--') && !flags.includes(a));
+  if (unknown.length) throw new Error(`unknown flag ${unknown[0]}: expected one of ${flags.join(', ')}`);
   const reps = Number(positional[0] ?? 3);
   if (!Number.isInteger(reps) || reps < 1)
     throw new Error(`reps: expected an integer ≥ 1, got ${positional[0]}`);
-  const backend = await selectBackend();
-  const model = randomModel({ ...BENCH_MODEL, maxSeqLen: PROMPT + NEW }, 0);
-  const prompt = [lcgTokens(PROMPT, 2)];
+  const backend = await benchBackend(args);
+  const onGpu = backend.key === 'webgpu' || backend.key === 'tensorflow-gpu';
+  const { name, config } = benchModel(args);
+  const model = randomModel({ ...config, maxSeqLen: Math.max(config.maxSeqLen, PROMPT + NEW) }, 0);
+  const prompt = [lcgTokens(PROMPT, 2, config.vocabSize)];
   console.log(
-    `backend ${describeBackend(backend)}; model ${model.numParams()} params; prompt ${PROMPT}, new ${NEW}; ` +
+    `backend ${describeBackend(backend)}; model ${name}, ${model.numParams()} params; prompt ${PROMPT}, new ${NEW}; ` +
       `load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`,
   );
 
@@ -118,7 +131,9 @@ export async function run(args: string[]): Promise<void> {
   await measure(true);
   const torch = args.includes('--no-torch')
     ? { note: 'PyTorch reference skipped (--no-torch)' }
-    : torchReference();
+    : onGpu
+      ? await torchGpuGen(name)
+      : torchReference();
   await measure(false);
   const same = outputs.true!.every((id, i) => id === outputs.false![i]);
   console.log(`regimen: cached == uncached tokens: ${same}; tensors alive: ${tf.memory().numTensors}`);

@@ -16,10 +16,17 @@ xz -T0 -6 -c "$(command -v node)" >"$out/node.xz"
 for file in scripts/bench/{train,generate,gemm}.ts scripts/gpu/probe-*.ts; do
   [[ -f $file ]] || continue
   name=$(basename "$file" .ts)
-  npx esbuild "$file" --bundle --platform=node --format=esm --target=node20 \
+  entry=$(mktemp --suffix=.ts)
+  if [[ $file == scripts/bench/* ]]; then
+    echo "import { run } from '$PWD/$file'; await run(process.argv.slice(2));" >"$entry"
+  else
+    echo "import '$PWD/$file';" >"$entry"
+  fi
+  npx esbuild "$entry" --bundle --platform=node --format=esm --target=node20 \
     --outfile="$out/bench-$name.mjs" --log-level=warning \
     --external:webgpu --external:@tensorflow/tfjs-node --external:@tensorflow/tfjs-node-gpu \
     --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
+  rm -f "$entry"
 done
 # gradients.ts registers this resolve hook relative to the (bundled) module.
 cp packages/core/src/train/tfjs-resolve-hook.mjs "$out/"
