@@ -23,6 +23,7 @@ export default defineConfig({
         test: {
           name: 'webgpu',
           include: ['packages/core/src/**/*.webgpu.test.ts', 'apps/worker/src/**/*.webgpu.test.ts'],
+          globalSetup: ['packages/db/test/global-setup.ts'],
           pool: 'forks',
           fileParallelism: false,
         },
