@@ -3,7 +3,12 @@ import { modelFromTensors } from '@regimen/core/model/create';
 import { heapView } from '@regimen/core/model/ops';
 import type { ModelConfig } from '@regimen/core/model/types';
 import { adamwUpdate, sumOfSquares } from '@regimen/core/train/adamw';
-import { LocalGradientEngine, type LoraAdapters, splitAdapterName } from '@regimen/core/train/engine';
+import {
+  LocalGradientEngine,
+  type LoraAdapters,
+  splitAdapterName,
+  type UpdateArgs,
+} from '@regimen/core/train/engine';
 import type { Batch } from '@regimen/core/train/example';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../backend.ts';
@@ -37,19 +42,11 @@ export interface WorkerLora {
   baseBuf: SharedArrayBuffer;
 }
 
-/** One AdamW update over every trainable tensor, as `adamwUpdate` (adamw.ts) does it tensor by tensor. */
-export interface AdamWStepArgs {
-  /** 1-based count of updates including this one. */
-  step: number;
-  lr: number;
-  /** Weight decay per tensor, in `names` order. */
-  weightDecays: number[];
-  beta1: number;
-  beta2: number;
-  eps: number;
+/** One AdamW update over every trainable tensor (the engine's update, clipping resolved to a factor). */
+export type AdamWStepArgs = Omit<UpdateArgs, 'maxGradNorm'> & {
   /** Global-norm clipping's factor. */
   gradScale: number;
-}
+};
 
 export interface WorkerRequest {
   id: number;

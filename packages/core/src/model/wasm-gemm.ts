@@ -2,6 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import * as tf from '@tensorflow/tfjs-core';
 import wabtInit from 'wabt';
 import { gemmWat, KC, MC, NC } from './gemm-wat.ts';
+import { matMulCall } from './matmul-call.ts';
 import { shareIdentityOnWasm } from './ops.ts';
 
 /*
@@ -161,43 +162,15 @@ function paddedBias(b: Bound, backend: WasmBackend, ptr: number, n: number): num
   return b.bias;
 }
 
-const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
-
 /** The product through gemm-wat.ts, or undefined to leave the call to tfjs's own kernel. */
 function matMulKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | undefined {
-  const { inputs, attrs } = args;
   const backend = args.backend as unknown as WasmBackend;
-  const { a, b, bias, preluActivationWeights } = inputs as Record<string, tf.TensorInfo | undefined>;
-  const { transposeA, transposeB, activation } = (attrs ?? {}) as {
-    transposeA?: boolean;
-    transposeB?: boolean;
-    activation?: string;
-  };
-  if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
-  if (preluActivationWeights || (activation !== undefined && activation !== 'linear')) return undefined;
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  if (ra < 2 || rb < 2) return undefined;
-  const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
-  const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
-  const kb = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
-  const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
-  if (k !== kb || m === 0 || k === 0 || n === 0) return undefined;
-  const outerA = a.shape.slice(0, -2);
-  const outerB = b.shape.slice(0, -2);
-  const batchA = size(outerA);
-  const batchB = size(outerB);
-  const batch = Math.max(batchA, batchB);
+  const call = matMulCall(args);
+  if (!call) return undefined;
+  const { a, b, bias, transposeA, transposeB, m, k, n, outer, batchA, batchB, batch } = call;
   if (m < MIN_ROWS && !transposeA && !transposeB && batch === 1) return undefined;
-  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
-  let outer: number[];
-  try {
-    outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
-  } catch {
-    return undefined;
-  }
-  if (size(outer) !== batch) return undefined;
-  if (bias && (bias.dtype !== 'float32' || bias.shape.length !== 1 || bias.shape[0] !== n)) return undefined;
+  // The wasm kernel takes a bias of exactly [n].
+  if (bias && bias.shape.length !== 1) return undefined;
   const kernel = bind(backend);
   if (!kernel) return undefined;
   const ptr = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)?.memoryOffset;

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { matMulCall, size } from './matmul-call.ts';
 import { dispatch, outputTensor, type WebgpuBackend, workgroups1d } from './webgpu-program.ts';
 
 /*
@@ -565,49 +566,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 // ---------------------------------------------------------------------------------------------------------
 // The kernel
 
-const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
-
 /** The product on Regimen's kernels, or undefined to leave the call to tfjs's own kernel. */
 function matMulKernel(args: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | undefined {
   const backend = args.backend as unknown as Partial<WebgpuBackend>;
   if (!backend.device || !backend.tensorMap || typeof backend.ensureCommandEncoderReady !== 'function')
     return undefined;
-  const { a, b, bias, preluActivationWeights } = args.inputs as Record<string, tf.TensorInfo | undefined>;
-  const { transposeA, transposeB, activation } = (args.attrs ?? {}) as {
-    transposeA?: boolean;
-    transposeB?: boolean;
-    activation?: string;
-  };
-  if (!a || !b || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
-  if (preluActivationWeights || (activation !== undefined && activation !== null && activation !== 'linear'))
-    return undefined;
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  if (ra < 2 || rb < 2) return undefined;
-  const ta = !!transposeA;
-  const tb = !!transposeB;
-  const m = ta ? a.shape[ra - 1]! : a.shape[ra - 2]!;
-  const k = ta ? a.shape[ra - 2]! : a.shape[ra - 1]!;
-  const kb = tb ? b.shape[rb - 1]! : b.shape[rb - 2]!;
-  const n = tb ? b.shape[rb - 2]! : b.shape[rb - 1]!;
-  if (k !== kb || m === 0 || k === 0 || n === 0) return undefined;
-  const outerA = a.shape.slice(0, -2);
-  const outerB = b.shape.slice(0, -2);
-  const batchA = size(outerA);
-  const batchB = size(outerB);
-  const batch = Math.max(batchA, batchB);
-  if (batchA !== batchB && batchA !== 1 && batchB !== 1) return undefined;
-  let outer: number[];
-  try {
-    outer = tf.broadcast_util.assertAndGetBroadcastShape(outerA, outerB);
-  } catch {
-    return undefined;
-  }
-  if (size(outer) !== batch) return undefined;
-  if (bias) {
-    const ones = bias.shape.slice(0, -1).every((d) => d === 1);
-    if (bias.dtype !== 'float32' || !ones || bias.shape[bias.shape.length - 1] !== n) return undefined;
-  }
+  const call = matMulCall(args);
+  if (!call) return undefined;
+  const { a, b, bias, m, k, n, outer, batchA, batchB, batch } = call;
+  const [ta, tb] = [call.transposeA, call.transposeB];
   const gpu = backend as WebgpuBackend;
   const limits = gpu.device.limits as unknown as GemmLimits;
   const most = limits.maxStorageBufferBindingSize;

@@ -36,8 +36,8 @@ export type TestBackend = 'cpu' | 'wasm' | 'webgpu';
 const GPT2: ModelConfig = tinyGpt2Config({ vocabSize: 48 });
 const LLAMA: ModelConfig = { ...GPT2, family: 'llama', nHeads: 4, nKvHeads: 2, tieEmbeddings: false };
 
-/** Chat-like rows: a prompt without loss, then a response with loss, of varying lengths. */
-function rows(n: number, seed: number, vocab: number): TrainExample[] {
+/** Test-only: chat-like rows, a prompt without loss, then a response with loss, of varying lengths. */
+export function rows(n: number, seed: number, vocab: number): TrainExample[] {
   const rng = new Rng(seed);
   return Array.from({ length: n }, () => {
     const prompt = 2 + rng.int(6);
@@ -46,11 +46,13 @@ function rows(n: number, seed: number, vocab: number): TrainExample[] {
   });
 }
 
-function config(train: NonNullable<RunConfigInput['train']>) {
+/** Test-only: a run config for the tiny models' trainer tests. */
+export function config(train: NonNullable<RunConfigInput['train']>) {
   return parseRunConfig({ baseModel: 'tiny', regime: { name: 'instruction-tuning' }, seed: 7, train });
 }
 
-const BASE = {
+/** Test-only: the trainer tests' settings: accumulation, warmup, cosine decay, weight decay and clipping. */
+export const BASE = {
   batchSize: 3,
   gradAccumSteps: 2,
   learningRate: 1e-2,

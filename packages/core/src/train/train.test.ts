@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseRunConfig, type RunConfigInput } from '../config/run-config.ts';
 import { randomModel } from '../model/create.ts';
 import type { DecoderModel, ModelConfig } from '../model/types.ts';
 import { useWasmBackend } from '../testing/tf-backend.ts';
@@ -14,41 +13,15 @@ import {
   readTrainCheckpoint,
   writeTrainCheckpoint,
 } from './checkpoint.ts';
+import { BASE, rows as chatRows, config } from './device-suite.ts';
 import { LocalGradientEngine, loraLogitsOptions } from './engine.ts';
 import { collate, type TrainExample } from './example.ts';
 import { createLoraAdapters, disposeLoraAdapters, mergeLoraAdapters } from './lora.ts';
-import { Rng } from './rng.ts';
 import { type StepInfo, train } from './trainer.ts';
 
 const TINY: ModelConfig = tinyGpt2Config();
 
-/** Chat-like rows: a prompt without loss, then a response with loss, of varying lengths. */
-function rows(n: number, seed: number): TrainExample[] {
-  const rng = new Rng(seed);
-  return Array.from({ length: n }, () => {
-    const prompt = 2 + rng.int(6);
-    const len = prompt + 2 + rng.int(12);
-    const ids = Array.from({ length: len }, () => rng.int(TINY.vocabSize));
-    return { ids, lossMask: ids.map((_, t) => (t >= prompt ? 1 : 0)) };
-  });
-}
-
-function config(train: NonNullable<RunConfigInput['train']>) {
-  return parseRunConfig({ baseModel: 'tiny', regime: { name: 'instruction-tuning' }, seed: 7, train });
-}
-
-const BASE = {
-  batchSize: 3,
-  gradAccumSteps: 2,
-  learningRate: 1e-2,
-  warmupSteps: 2,
-  schedule: 'cosine',
-  weightDecay: 0.1,
-  gradClip: 1,
-  maxSeqLen: 20,
-  maxSteps: 6,
-  checkpointEvery: 2,
-} as const;
+const rows = (n: number, seed: number): TrainExample[] => chatRows(n, seed, TINY.vocabSize);
 
 let dir: string;
 beforeAll(async () => {
