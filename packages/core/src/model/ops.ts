@@ -395,11 +395,11 @@ function batchProduct(a: tf.Tensor, ta: boolean, b: tf.Tensor, tb: boolean): tf.
 export function embed(table: tf.Tensor2D, ids: tf.Tensor): tf.Tensor {
   const [vocab, dim] = table.shape;
   const flat = tf.reshape(ids, [-1]) as tf.Tensor1D; // [N]
-  const rows = embedRows(table, flat, vocab, dim); // [N, D]
+  const rows = embedRows(table, flat, vocab); // [N, D]
   return tf.reshape(rows, [...ids.shape, dim]);
 }
 
-function embedRows(table: tf.Tensor2D, flatIds: tf.Tensor1D, vocab: number, dim: number): tf.Tensor2D {
+function embedRows(table: tf.Tensor2D, flatIds: tf.Tensor1D, vocab: number): tf.Tensor2D {
   const f = tf.customGrad((...args) => {
     const [t, i, save] = args as [tf.Tensor2D, tf.Tensor1D, Save];
     save([i]);

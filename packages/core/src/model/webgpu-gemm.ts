@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { matMulCall, size } from './matmul-call.ts';
+import { matMulCall } from './matmul-call.ts';
 import { dispatch, outputTensor, type WebgpuBackend, workgroups1d } from './webgpu-program.ts';
 
 /*

@@ -8,6 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
  * call, the tensors made from host values (engine.makeTensor).
  */
 
+// biome-ignore lint/suspicious/noExplicitAny: wraps backend and engine methods of every signature.
+type AnyFunction = (...args: any[]) => any;
+
 export interface TransferCounts {
   uploads: number;
   uploadBytes: number;
@@ -60,10 +63,10 @@ export function watchTransfers(opts: { throwOnSyncRead?: boolean } = {}): Transf
   const wrap = <T extends Record<string, unknown>>(
     obj: T,
     key: string,
-    make: (orig: Function) => Function,
+    make: (orig: AnyFunction) => AnyFunction,
   ) => {
     const had = Object.hasOwn(obj, key);
-    const orig = obj[key] as Function;
+    const orig = obj[key] as AnyFunction;
     (obj as Record<string, unknown>)[key] = make(orig.bind(obj));
     restore.push(() => {
       if (had) (obj as Record<string, unknown>)[key] = orig;
