@@ -1,4 +1,4 @@
-// `npm run bench -- generate [reps] [--backend NAME] [--model bench|gpt2-small] [--profile] [--no-torch]`: greedy
+// `npm run bench -- generate [reps] [--backend NAME] [--model bench|gpt2-small|tinyllama] [--profile] [--no-torch]`: greedy
 // decoding speed (on a GPU backend beside `torch_gpu.py gen` on the same GPU), by default on the bench protocol's model
 // (../shared/bench/README.md: GPT-2 style, vocab 8192, 4 layers, d 256, 4 heads; random init, seeded),
 // 128 new tokens after the 32-token LCG(seed 2) prompt, batch 1, with and without the KV cache, median of
@@ -17,7 +17,7 @@ import { lcgTokens } from '../../packages/core/src/model/bench-protocol.ts';
 import { randomModel } from '../../packages/core/src/model/create.ts';
 import type { DecoderModel } from '../../packages/core/src/model/types.ts';
 import { SHARED_BENCH } from '../../packages/core/src/testing/shared-data.ts';
-import { benchBackend, benchModel, torchGpu } from './lib/models.ts';
+import { benchBackend, benchModel, tiledRandomModel, torchGpu } from './lib/models.ts';
 
 const PROMPT = 32;
 const NEW = 128;
@@ -101,8 +101,10 @@ export async function run(args: string[]): Promise<void> {
     throw new Error(`reps: expected an integer ≥ 1, got ${positional[0]}`);
   const backend = await benchBackend(args);
   const onGpu = backend.key === 'webgpu' || backend.key === 'tensorflow-gpu';
-  const { name, config } = benchModel(args);
-  const model = randomModel({ ...config, maxSeqLen: Math.max(config.maxSeqLen, PROMPT + NEW) }, 0);
+  const { name, config, lora } = benchModel(args);
+  const full = { ...config, maxSeqLen: Math.max(config.maxSeqLen, PROMPT + NEW) };
+  // The 1.1B model's weights come from a tiled block (drawing 1.1B normals in JavaScript takes minutes).
+  const model = lora ? tiledRandomModel(full, 1) : randomModel(full, 0);
   const prompt = [lcgTokens(PROMPT, 2, config.vocabSize)];
   console.log(
     `backend ${describeBackend(backend)}; model ${name}, ${model.numParams()} params; prompt ${PROMPT}, new ${NEW}; ` +

@@ -84,6 +84,19 @@ describe('regimen train', () => {
     for (const [s, l] of straight.losses) expect(Number(parallel.losses.get(s))).toBeCloseTo(Number(l), 5);
   }, 300_000);
 
+  it('resumes a SIGKILLed run with the uninterrupted losses on the cpu backend too', async () => {
+    const cpu = { REGIMEN_BACKEND: 'cpu' };
+    const straight = await runCli(args('cpu-straight'), undefined, cpu);
+    expect(straight.log).toMatch(/backend: cpu/);
+    const killed = await runCli(args('cpu-killed'), 5, cpu);
+    expect(killed.signal).toBe('SIGKILL');
+    const resumed = await runCli([...args('cpu-killed'), '--resume'], undefined, cpu);
+    const steps = [...resumed.losses.keys()];
+    expect(steps.at(-1)).toBe(10);
+    expect(steps[0]).toBeLessThanOrEqual(7);
+    for (const s of steps) expect(resumed.losses.get(s)).toBe(straight.losses.get(s));
+  }, 300_000);
+
   it('refuses to overwrite a run folder and explains bad examples by line', async () => {
     mkdirSync(join(dir, 'taken', 'step-000002'), { recursive: true });
     writeFileSync(join(dir, 'taken', 'step-000002', 'trainer_state.json'), '{}');
