@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { DecoderModel } from '../model/types.ts';
 import type { Tokenizer } from '../tokenizer/types.ts';
+import { yieldToEventLoop } from '../util/event-loop.ts';
 import { applyProcessors, GeneratedTokens, type LogitsProcessor } from './processors.ts';
 import { checkSampling, drawUniforms, Rng, type SamplingOptions, TokenPicker } from './sampling.ts';
 
@@ -23,8 +24,8 @@ export interface GenerateOptions extends SamplingOptions {
   useCache?: boolean;
   /**
    * Called after every decoding step with each row's new id, or null for a row that ended at an earlier step;
-   * a stop id is reported too, as it is in `generatedIds`. With a listener, decoding returns to the event loop
-   * after each step, so a server can send each token while the rest decode; a listener that throws ends the
+   * a stop id is reported too, as it is in `generatedIds`. Decoding returns to the event loop after each step,
+   * so a server can send each token while the rest decode; a listener that throws ends the
    * generation (the error propagates).
    */
   onToken?: (step: number, tokens: (number | null)[]) => void;
@@ -269,8 +270,8 @@ async function decode(
       inFlight.shift();
       current.ids.dispose();
       if (absorb(s, values)) break;
-      // A listener streams the tokens: let its I/O run between steps.
-      if (opts.onToken) await new Promise((resolve) => setImmediate(resolve));
+      // Between steps, timers and I/O run: a listener's stream, a job's heartbeat, a cancel request.
+      await yieldToEventLoop();
     }
   } finally {
     // A step issued ahead of the end (or of an error) is read to completion before its tensors go.

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { RunConfig, TrainConfig } from '../config/run-config.ts';
+import { yieldToEventLoop } from '../util/event-loop.ts';
 import type { GradientEngine } from './engine.ts';
 import { collate, markedCount, type TrainExample, validateExample } from './example.ts';
 import { deriveSeed, epochOrder, Rng } from './rng.ts';
@@ -222,12 +223,6 @@ export async function train(
   evalLoss = (await runEval(step)) ?? evalLoss;
   await checkpoint(step);
   return { steps: step, aborted: false, finalLoss, evalLoss };
-}
-
-/** Lets timers and I/O run: setImmediate where the host has it (Node), else a zero timeout. */
-export function yieldToEventLoop(): Promise<void> {
-  const immediate = (globalThis as { setImmediate?: (f: () => void) => unknown }).setImmediate;
-  return new Promise((resolve) => (immediate ? immediate(() => resolve()) : setTimeout(resolve, 0)));
 }
 
 /** Stored moments put into the engine's tensor order, checking that every tensor is there with its size. */
