@@ -66,7 +66,7 @@ describe.skipIf(!hasSharedData)('a long training run', () => {
       600_000,
     );
     const seconds = (Date.now() - started) / 1000;
-    expect(done.status, `${done.error}\n${worker.output}`).toBe("done");
+    expect(done.status, `${done.error}\n${worker.output}`).toBe('done');
     // One attempt per stage: train, then evaluate; a failed-over train job would add one.
     expect(done.attempts).toBe(2);
     expect(worker.output.match(new RegExp(`train ${run.id}: started`, 'g'))).toHaveLength(1);

@@ -1,7 +1,7 @@
 import { loadHfModel } from '@regimen/core/checkpoint/hf';
 import type { EvalSuiteConfig, RunConfig } from '@regimen/core/config/run-config';
 import type { StoredRow } from '@regimen/core/data/types';
-import { generate } from '@regimen/core/decode/generate';
+import { encodePrompts, fitPrompt, generateIds } from '@regimen/core/decode/generate';
 import { type LogitsProcessor, repetitionPenalty } from '@regimen/core/decode/processors';
 import { exactMatchMax } from '@regimen/core/metrics/exact-match';
 import { EXACT_MATCH, ROUGE_L } from '@regimen/core/metrics/registry';
@@ -71,6 +71,7 @@ export async function evaluateStage(ctx: StageContext): Promise<StageResult> {
   let finished = suites.reduce((s, x) => s + x.tasks.filter((t) => done.has(t.evalItemId)).length, 0);
   if (finished > 0) ctx.log(`${finished} of ${total} generations already stored; continuing`);
 
+  let truncated = 0;
   const needsModel =
     regime.kind !== 'heuristic' && suites.some((s) => s.tasks.some((t) => !done.has(t.evalItemId)));
   const loaded = needsModel ? await loadEvalModel(ctx) : undefined;
@@ -98,6 +99,7 @@ export async function evaluateStage(ctx: StageContext): Promise<StageResult> {
             }),
           );
         }
+        truncated += outputs.filter((o) => o.truncatedPrompt).length;
         finished += batch.length;
         ctx.progress(finished / total);
         // Decoding on cpu or wasm awaits only resolved reads, never I/O; yielding here lets a cancel
@@ -107,6 +109,11 @@ export async function evaluateStage(ctx: StageContext): Promise<StageResult> {
     }
   } finally {
     if (loaded) loaded.model.dispose();
+  }
+  if (truncated > 0) {
+    ctx.log(
+      `${truncated} eval prompt${truncated === 1 ? ' was' : 's were'} longer than the model's context (${loaded?.model.config.maxSeqLen} tokens) and cut from the left to fit, keeping the end (as lm-evaluation-harness does)`,
+    );
   }
   for (const { suite, tasks } of suites) await writeScores(ctx.db, run.id, suite.suite, tasks);
   if (regime.kind === 'train') await writeDomainSimilarity(ctx);
@@ -231,6 +238,8 @@ async function loadEvalModel(ctx: StageContext): Promise<EvalModel> {
 }
 
 interface DecodedOutput {
+  /** The prompt did not fit the model's context and was cut from the left. */
+  truncatedPrompt?: boolean;
   text: string;
   finishReason: 'stop' | 'length' | 'eos';
   promptTokens: number;
@@ -244,11 +253,16 @@ async function decodeBatch(
   regime: Regime<unknown>,
 ): Promise<DecodedOutput[]> {
   const d = config.decoding;
-  const out = await generate(
-    m.model,
+  // A prompt longer than the model's context is cut from the left (fitPrompt), not a failure of the stage.
+  const fitted = encodePrompts(
     m.tokenizer,
     batch.map((t) => t.prompt),
+  ).map((ids) => fitPrompt(ids, m.model.config.maxSeqLen, d.maxNewTokens, m.tokenizer.bosId));
+  const out = await generateIds(
+    m.model,
+    fitted.map((f) => f.ids),
     {
+      tokenizer: m.tokenizer,
       maxNewTokens: d.maxNewTokens,
       temperature: d.temperature,
       topK: d.topK,
@@ -261,11 +275,12 @@ async function decodeBatch(
   );
   if (out.length !== batch.length)
     throw new Error(`regime ${regime.name}: ${out.length} outputs for ${batch.length} prompts`);
-  return out.map((g) => ({
+  return out.map((g, k) => ({
     text: g.text,
     finishReason: g.finishReason,
     promptTokens: g.promptIds.length,
     completionTokens: g.generatedIds.length,
+    truncatedPrompt: fitted[k]?.truncated === true,
   }));
 }
 

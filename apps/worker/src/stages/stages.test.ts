@@ -67,6 +67,49 @@ describe.skipIf(!hasSharedData)('train and evaluate stages in a worker', () => {
     if (home) await rm(home, { recursive: true, force: true });
   }, 60_000);
 
+  it('cuts an eval prompt longer than the model context from the left and evaluates the rest', async () => {
+    // stories260K reads 512 tokens; one test prompt here is ~1,200.
+    const long =
+      'Once upon a time there was a little girl who liked to play in the park with her dog. '.repeat(60);
+    const rows = [long, 'Tell me a story.', 'What is a cat?'].map((q) => ({
+      kind: 'chat' as const,
+      messages: [
+        { role: 'user' as const, content: q },
+        { role: 'assistant' as const, content: 'A story.' },
+      ],
+    }));
+    const name = `long-chat-${process.pid}-${Date.now()}`;
+    await db.dataset.create({
+      data: {
+        name,
+        format: 'chat',
+        source: 'stages.test.ts',
+        contentHash: name,
+        rowCount: rows.length,
+        meta: { duplicatesDropped: 0, splits: { test: rows.length } },
+        items: {
+          create: rows.map((data, index) => ({ index, split: 'test', data, hash: `${name}-${index}` })),
+        },
+      },
+    });
+    const run = await submitRun(db, queue, {
+      ...decodeRun('zero-shot'),
+      decoding: { maxNewTokens: 8, batchSize: 3 },
+      eval: [{ suite: 'instructions' as const, dataset: name, limit: 3 }],
+    });
+    const r = await finished(run.id);
+    expect(r.error, worker?.output).toBeNull();
+    expect(r.status).toBe('done');
+    const gens = await db.generation.findMany({ where: { runId: run.id } });
+    expect(gens).toHaveLength(3);
+    // The long prompt kept its last 512 − 8 tokens; the others were left as they were.
+    expect(Math.max(...gens.map((g) => g.promptTokens ?? 0))).toBe(504);
+    expect(gens.every((g) => (g.completionTokens ?? 0) > 0)).toBe(true);
+    expect(worker?.output).toMatch(
+      new RegExp(`evaluate ${run.id}: 1 eval prompt was longer than the model's context \\(512 tokens\\)`),
+    );
+  }, 120_000);
+
   it("ends the rule-based adapter's generations earlier than zero-shot's, at the model's own end token", async () => {
     const zero = await submitRun(db, queue, decodeRun('zero-shot'));
     const adapted = await submitRun(db, queue, decodeRun('rule-based-adapter'));

@@ -53,7 +53,25 @@ export function generate(
   return generateIds(model, encodePrompts(tokenizer, prompts), { ...opts, tokenizer });
 }
 
-function encodePrompts(tokenizer: TextCodec, prompts: string[]): number[][] {
+/**
+ * A prompt that leaves no room in the model's context, cut from the left as lm-evaluation-harness cuts its
+ * contexts: it keeps the last `maxSeqLen − maxNewTokens` tokens (at least one), and a leading BOS. Prompts that
+ * fit are returned as they are. `truncated` says whether it was cut.
+ */
+export function fitPrompt(
+  ids: number[],
+  maxSeqLen: number,
+  maxNewTokens: number,
+  bosId?: number,
+): { ids: number[]; truncated: boolean } {
+  if (ids.length < maxSeqLen) return { ids, truncated: false };
+  const bos = bosId !== undefined && ids[0] === bosId ? [bosId] : [];
+  const keep = Math.max(1, maxSeqLen - maxNewTokens - bos.length);
+  return { ids: [...bos, ...ids.slice(ids.length - keep)], truncated: true };
+}
+
+/** Prompts as the tokenizer encodes them by default (an empty prompt becomes BOS alone). */
+export function encodePrompts(tokenizer: TextCodec, prompts: string[]): number[][] {
   return prompts.map((p) => {
     const encoded = tokenizer.encode(p);
     return encoded.length === 0 && tokenizer.bosId !== undefined ? [tokenizer.bosId] : encoded;
