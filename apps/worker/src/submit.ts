@@ -2,6 +2,7 @@ import { parseRunConfig, type RunConfig } from '@regimen/core/config/run-config'
 import { regimes } from '@regimen/core/regimes/index';
 import { createRun, findModel, type RunRecord } from '@regimen/db';
 import type { Prisma } from '@regimen/db/client';
+import { checkRunConfig, InvalidRunConfigError } from '@regimen/db/run-check';
 import type { Db } from './lifecycle.ts';
 import type { StageQueue } from './runner.ts';
 import { expandSweep, type SweepSpec } from './sweep.ts';
@@ -21,9 +22,14 @@ export async function submitRun(
   return run;
 }
 
+/**
+ * Checks a config before it is stored (checkRunConfig: schema, regime parameters, models and datasets, fit
+ * to the base model), so a run that would fail on every attempt is refused with the fields to fix.
+ */
 async function runInput(db: Db, config: RunConfig, sweepId?: string) {
+  const { issues } = await checkRunConfig(db, config);
+  if (issues.length > 0) throw new InvalidRunConfigError(issues);
   const regime = regimes.get(config.regime.name);
-  regimes.parseParams(config.regime.name, config.regime.params);
   const model = await findModel(db, config.baseModel);
   return { config, regimeVersion: regime.version, modelId: model?.id, sweepId };
 }

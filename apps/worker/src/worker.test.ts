@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasSharedData, skipReasonWithoutSharedData } from '@regimen/core/testing/shared-data';
-import { upsertModel } from '@regimen/db';
+import { createRun, upsertModel } from '@regimen/db';
 import { createPrismaClient, type PrismaClient } from '@regimen/db/client';
 import { listenRunEvents, notifyRunEvent, type RunEvent } from '@regimen/db/events';
 import { runJobId } from '@regimen/db/queue';
@@ -124,7 +124,28 @@ describe.skipIf(!hasSharedData)('worker processes on the real queue', () => {
     await db.dataset.create({
       data: { name: 'empty', format: 'chat', source: 'test', contentHash: 'empty', rowCount: 0 },
     });
-    const missingModel = await submitRun(db, queue, shortRunConfig({ baseModel: 'no-such-model' }));
+    // What can be checked is refused at submission, naming the field.
+    await expect(submitRun(db, queue, shortRunConfig({ baseModel: 'no-such-model' }))).rejects.toThrow(
+      /baseModel: no registered model "no-such-model"/,
+    );
+    await expect(
+      submitRun(db, queue, shortRunConfig({ train: { ...shortRunConfig().train, maxSeqLen: 4096 } })),
+    ).rejects.toThrow(/train\.maxSeqLen: 4096 is longer than the model's context of 512 tokens/);
+    const lora = { rank: 4, alpha: 8, dropout: 0, targetModules: ['c_attn'] };
+    await expect(
+      submitRun(db, queue, shortRunConfig({ train: { ...shortRunConfig().train, method: 'lora', lora } })),
+    ).rejects.toThrow(/train\.lora\.targetModules: \[c_attn\] match no projection of this model/);
+    await expect(
+      submitRun(db, queue, shortRunConfig({ eval: [{ suite: 'instructions', dataset: 'nope', limit: 1 }] })),
+    ).rejects.toThrow(/eval\.0\.dataset: no dataset named or with id "nope"/);
+    // Runs stored before these checks (or whose model changed since) fail once in the stage.
+    const stored = (config: ReturnType<typeof shortRunConfig>) =>
+      createRun(db, { config, regimeVersion: 1 }).then(async (r) => {
+        await queue.enqueue('train', r.id);
+        return r;
+      });
+    const missingModel = await stored(shortRunConfig({ baseModel: 'no-such-model' }));
+    const tooLong = await stored(shortRunConfig({ train: { ...shortRunConfig().train, maxSeqLen: 4096 } }));
     const emptyData = await submitRun(db, queue, shortRunConfig({ datasets: ['empty'] }));
     const tooBig = await submitRun(db, queue, shortRunConfig({ baseModel: 'huge' }));
     // A row whose config no longer parses (written by an older version, or by hand).
@@ -143,6 +164,9 @@ describe.skipIf(!hasSharedData)('worker processes on the real queue', () => {
     expect((await finished(missingModel.id)).error).toMatch(
       /base model "no-such-model" is neither a registered model \(id or name\) nor an existing folder or \.bin file/,
     );
+    expect((await finished(tooLong.id)).error).toMatch(
+      /train\.maxSeqLen: 4096 is longer than the model's context/,
+    );
     expect((await finished(emptyData.id)).error).toMatch(/dataset "empty" has no "train" rows/);
     expect((await finished(tooBig.id)).error).toMatch(
       /about 6\d{4}M parameters; full finetuning needs about .* GB/,
@@ -150,7 +174,7 @@ describe.skipIf(!hasSharedData)('worker processes on the real queue', () => {
     expect((await finished(invalid.id)).error).toMatch(/run .* config is invalid:\n {2}regime\.name: /);
     const ok = await finished(good.id);
     expect(ok.status).toBe('done');
-    for (const id of [missingModel.id, emptyData.id, tooBig.id, invalid.id]) {
+    for (const id of [missingModel.id, tooLong.id, emptyData.id, tooBig.id, invalid.id]) {
       expect((await db.run.findUniqueOrThrow({ where: { id } })).attempts).toBe(1);
     }
   }, 120_000);

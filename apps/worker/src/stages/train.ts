@@ -1,3 +1,4 @@
+import { checkRunFitsModel } from '@regimen/core/config/run-check';
 import type { DatasetMeta, StoredRow } from '@regimen/core/data/types';
 import { buildTrainingExamples } from '@regimen/core/regimes/index';
 import {
@@ -39,6 +40,9 @@ export async function trainStage(ctx: StageContext): Promise<StageResult> {
     throw new RunInputError(`regime ${regime.name} trains, but the run config lists no datasets`);
   }
   const src = await resolveBaseModel(ctx.db, config.baseModel);
+  // Submission checks this too; a run stored before (or a model replaced since) fails here once, not per attempt.
+  const misfit = checkRunFitsModel(config, src.config);
+  if (misfit.length > 0) throw new RunInputError(misfit.map((i) => `${i.path}: ${i.message}`).join('; '));
   checkFitsInMemory(src, 'train', config.train.method);
   const chat = chatFormatOf(config, src);
 

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { DecoderModel } from '../model/types.ts';
-import { loadHfModel } from './hf.ts';
-import { loadLlama2c, toHalfRopeLayout } from './llama2c.ts';
+import type { DecoderModel, ModelConfig } from '../model/types.ts';
+import { loadHfModel, readHfConfig } from './hf.ts';
+import { loadLlama2c, readLlama2cHeader, toHalfRopeLayout } from './llama2c.ts';
 
 export type CheckpointFormat = 'hf' | 'llama2c';
 
@@ -12,6 +12,11 @@ export function checkpointFormat(path: string): CheckpointFormat {
   if (statSync(path).isDirectory()) return 'hf';
   if (path.endsWith('.bin')) return 'llama2c';
   throw new Error(`${path}: expected a Hugging Face model folder or a llama2.c .bin checkpoint`);
+}
+
+/** A checkpoint's model config, read from its config.json or llama2.c header, without loading weights. */
+export function readModelConfig(path: string): ModelConfig {
+  return checkpointFormat(path) === 'hf' ? readHfConfig(path) : readLlama2cHeader(path);
 }
 
 /** Loads a model from a Hugging Face folder or a llama2.c `.bin` checkpoint. */

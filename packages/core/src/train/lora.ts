@@ -12,23 +12,32 @@ const NEVER_WRAPPED = /(^|\.)(wte|wpe|embed_tokens|lm_head)\.weight$/;
 
 /**
  * The weights a LoRA config wraps: 2-D `….<module>.weight` parameters whose module is a target, written
- * either exactly (`c_attn`, `q_proj`) or in short form (`q` for `q_proj`), as PEFT matches them.
+ * either exactly (`c_attn`, `q_proj`) or in short form (`q` for `q_proj`), as PEFT matches them. Takes the
+ * parameters' shapes, so a config can be checked against a model's config before any weight is loaded.
  */
-export function loraTargets(model: Pick<DecoderModel, 'params'>, targetModules: readonly string[]): string[] {
-  const names = Object.keys(model.params)
-    .filter((n) => n.endsWith('.weight') && model.params[n]?.rank === 2 && !NEVER_WRAPPED.test(n))
+export function loraTargets(
+  shapes: Readonly<Record<string, readonly number[]>>,
+  targetModules: readonly string[],
+): string[] {
+  const names = Object.keys(shapes)
+    .filter((n) => n.endsWith('.weight') && shapes[n]?.length === 2 && !NEVER_WRAPPED.test(n))
     .filter((n) => {
       const module = n.slice(0, -'.weight'.length).split('.').pop() as string;
       return targetModules.some((t) => module === t || module === `${t}_proj`);
     })
     .sort();
   if (names.length === 0) {
-    const modules = [...new Set(Object.keys(model.params).map((n) => n.split('.').slice(-2, -1)[0]))];
+    const modules = [...new Set(Object.keys(shapes).map((n) => n.split('.').slice(-2, -1)[0]))];
     throw new Error(
       `train.lora.targetModules [${targetModules.join(', ')}] match no projection of this model; its modules are: ${modules.join(', ')}`,
     );
   }
   return names;
+}
+
+/** A model's parameter shapes by name. */
+export function paramShapesOf(model: Pick<DecoderModel, 'params'>): Record<string, number[]> {
+  return Object.fromEntries(Object.entries(model.params).map(([n, p]) => [n, p.shape]));
 }
 
 /**
@@ -42,7 +51,7 @@ export function createLoraAdapters(
 ): LoraAdapters {
   const rng = new Rng(deriveSeed(seed, 0x10a));
   const modules: LoraAdapters['modules'] = {};
-  for (const name of loraTargets(model, cfg.targetModules)) {
+  for (const name of loraTargets(paramShapesOf(model), cfg.targetModules)) {
     const [nIn, nOut] = (model.params[name] as tf.Variable).shape as [number, number];
     const bound = 1 / Math.sqrt(nIn);
     const a = new Float32Array(nIn * cfg.rank).map(() => (2 * rng.next() - 1) * bound);
@@ -112,7 +121,7 @@ export function loadLoraAdapters(
   const file = new SafetensorsFile(path);
   try {
     const modules: LoraAdapters['modules'] = {};
-    for (const param of loraTargets(model, cfg.targetModules)) {
+    for (const param of loraTargets(paramShapesOf(model), cfg.targetModules)) {
       const [nIn, nOut] = (model.params[param] as tf.Variable).shape as [number, number];
       const read = (which: 'A' | 'B', stored: [number, number]) => {
         const name = peftName(param, which);

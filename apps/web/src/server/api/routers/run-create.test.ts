@@ -22,10 +22,14 @@ describe('run.create / run.validate / run.previewPrompt', () => {
       headers: new Headers(),
       user: { id: user.id, email: user.email, name: 'R', role: 'researcher' },
     });
-    await db.model.create({
-      data: { name: `${tag}-model`, family: 'llama', source: 'llama2c', path: '/nowhere.bin' },
-    });
     const dir = mkdtempSync(join(tmpdir(), 'regimen-web-'));
+    // A llama2.c header is all that the pre-launch checks read: dim, hidden, layers, heads, kv heads, vocab, context.
+    const header = Buffer.alloc(28);
+    for (const [i, v] of [64, 128, 2, 4, 4, 512, 2048].entries()) header.writeInt32LE(v, 4 * i);
+    writeFileSync(join(dir, 'model.bin'), header);
+    await db.model.create({
+      data: { name: `${tag}-model`, family: 'llama', source: 'llama2c', path: join(dir, 'model.bin') },
+    });
     const file = join(dir, 'rows.json');
     writeFileSync(file, JSON.stringify([{ instruction: 'Name a colour.', input: '', output: 'Blue.' }]));
     await importDataset(db, { name: `${tag}-data`, spec: { format: 'lima', paths: [file] } });
