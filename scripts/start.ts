@@ -1,7 +1,7 @@
 /**
  * `npm start`: the database (embedded unless DATABASE_URL is set), migrated; the web app on
- * http://localhost:3000 (built first when its sources changed); one worker. Ctrl-C or SIGTERM stops the children,
- * then the database.
+ * http://localhost:3000 (built first when its sources changed); one worker. A child that exits is started again
+ * with back-off. Ctrl-C or SIGTERM stops the children, then the database.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
@@ -180,26 +180,50 @@ if (webBuildIsCurrent()) {
 }
 
 const tsxCli = require.resolve('tsx/cli');
-const web = run(
-  'web',
-  process.execPath,
-  [nextBin, 'start', '--port', String(PORT)],
-  { ...env, NODE_ENV: 'production' },
-  WEB,
-);
-const worker = existsSync(WORKER_MAIN)
-  ? run('worker', process.execPath, [tsxCli, WORKER_MAIN], env)
-  : undefined;
-if (!worker) log(`no worker: ${WORKER_MAIN} does not exist`);
-log(`Regimen is starting on http://localhost:${PORT} (Ctrl-C stops everything)`);
+const launch: Record<'web' | 'worker', (() => ChildProcess) | undefined> = {
+  web: () =>
+    run(
+      'web',
+      process.execPath,
+      [nextBin, 'start', '--port', String(PORT)],
+      { ...env, NODE_ENV: 'production' },
+      WEB,
+    ),
+  worker: existsSync(WORKER_MAIN)
+    ? () => run('worker', process.execPath, [tsxCli, WORKER_MAIN], env)
+    : undefined,
+};
+if (!launch.worker) log(`no worker: ${WORKER_MAIN} does not exist`);
 
-for (const [name, child] of [
-  ['web', web],
-  ['worker', worker],
-] as const) {
-  child?.once('exit', (code, signal) => {
-    if (stopping) return;
-    log(`${name} exited (${signal ?? `code ${code}`}); stopping the rest`);
-    void shutdown(1);
-  });
+/**
+ * Keeps a child running: one that exits (a crash, an out-of-memory kill) is started again after a back-off that
+ * doubles from 1 s to 60 s while it keeps failing, and starts again from 1 s once it has run for a minute. The
+ * rest (the dashboard, the database, the other child) go on serving meanwhile; a crashed worker's job is taken
+ * over from its last checkpoint by the queue.
+ */
+function supervise(name: 'web' | 'worker', start: () => ChildProcess): void {
+  let delay = 1000;
+  const launchOnce = () => {
+    const child = start();
+    const began = Date.now();
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      if (Date.now() - began > 60_000) delay = 1000;
+      log(
+        `${name} exited (${signal ?? `code ${code}`}); starting it again in ${(delay / 1000).toFixed(0)} s`,
+      );
+      const timer = setTimeout(() => {
+        if (!stopping) launchOnce();
+      }, delay);
+      timer.unref?.();
+      delay = Math.min(delay * 2, 60_000);
+    });
+  };
+  launchOnce();
 }
+
+for (const name of ['web', 'worker'] as const) {
+  const start = launch[name];
+  if (start) supervise(name, start);
+}
+log(`Regimen is starting on http://localhost:${PORT} (Ctrl-C stops everything)`);
