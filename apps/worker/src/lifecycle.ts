@@ -115,8 +115,12 @@ export class RunLifecycle {
 
   async progress(runId: string, stage: Stage, progress: number): Promise<void> {
     const p = Math.min(1, Math.max(0, progress));
-    await withDbRetry(() => this.db.run.updateMany({ where: { id: runId, stage }, data: { progress: p } }));
-    await this.notify({ type: 'progress', runId, stage, progress: p });
+    // Progress only moves forward within a stage: writes sent one after another may land out of order (a
+    // retried write, a slow connection), and a resumed attempt repeats steps already counted.
+    const { count } = await withDbRetry(() =>
+      this.db.run.updateMany({ where: { id: runId, stage, progress: { lt: p } }, data: { progress: p } }),
+    );
+    if (count > 0) await this.notify({ type: 'progress', runId, stage, progress: p });
   }
 
   /** Keep the largest peak seen over all stages and attempts. */
