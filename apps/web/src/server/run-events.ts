@@ -27,20 +27,34 @@ function hub(): Hub {
   return cache.__regimenRunEventsHub;
 }
 
+/**
+ * The emitter's event name for a run. Prefixed: `events.on` adds an 'error' listener beside each run's, and a
+ * re-sync that emitted to every event name once reached 'error' too, ending every live page for good.
+ */
+const channel = (runId: string) => `run:${runId}`;
+
 function startListener(h: Hub): Promise<RunEventListener> {
   let connectedOnce = false;
-  const started = listenRunEvents(env().DATABASE_URL, (event) => h.emitter.emit(event.runId, event), {
-    onConnectionChange: (connected, error) => {
-      if (!connected) {
-        console.error('run events: LISTEN connection lost, retrying:', error?.message ?? 'closed');
-        return;
-      }
-      // The first connect is covered by each subscriber's own opening `sync`.
-      if (connectedOnce)
-        for (const runId of h.emitter.eventNames()) h.emitter.emit(runId, { type: 'sync', runId });
-      connectedOnce = true;
+  const started = listenRunEvents(
+    env().DATABASE_URL,
+    (event) => h.emitter.emit(channel(event.runId), event),
+    {
+      onConnectionChange: (connected, error) => {
+        if (!connected) {
+          console.error('run events: LISTEN connection lost, retrying:', error?.message ?? 'closed');
+          return;
+        }
+        // The first connect is covered by each subscriber's own opening `sync`.
+        if (connectedOnce) {
+          for (const name of h.emitter.eventNames()) {
+            if (typeof name !== 'string' || !name.startsWith('run:')) continue;
+            h.emitter.emit(name, { type: 'sync', runId: name.slice('run:'.length) });
+          }
+        }
+        connectedOnce = true;
+      },
     },
-  });
+  );
   started.catch(() => {
     if (h.listener === started) h.listener = undefined;
   });
@@ -68,7 +82,7 @@ export async function* followRun(runId: string, signal: AbortSignal): AsyncGener
     await h.listener;
     if (signal.aborted) return;
     // `on` registers its handler now, so nothing sent between here and the first `next()` is lost.
-    const events = on(h.emitter, runId, { signal });
+    const events = on(h.emitter, channel(runId), { signal });
     yield { type: 'sync', runId };
     for await (const [event] of events) yield event as LiveRunEvent;
   } catch (error) {
